@@ -1,0 +1,12 @@
+import Logging
+import LockCloudAPI
+import Postgres
+import Prometheus
+
+/// The implementation of the generated `APIProtocol`. Each group of operations lives in its own
+/// extension file (`APIHandler+Health.swift`, ...); this holds what they share.
+struct APIHandler: APIProtocol {
+    let database: PostgresConnectionPool
+    let metrics: PrometheusCollectorRegistry
+    let logger: Logger
+}

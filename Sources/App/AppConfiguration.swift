@@ -1,0 +1,104 @@
+import Configuration
+import Logging
+import Postgres
+
+/// Everything `lockcloud serve` can be told. Each setting comes from the command line, else the
+/// environment, else its default (see the README's configuration table). Values are parsed
+/// here, so a typo stops startup with a message instead of silently using a default.
+public struct AppConfiguration: Sendable {
+    public var databaseURL: String
+    public var host: String
+    public var port: Int
+    public var basePath: String
+    public var logLevel: Logger.Level
+    public var poolSize: Int
+    public var poolAcquireTimeoutMilliseconds: Int
+    public var databaseConnectTimeoutSeconds: Int
+    public var maxBodyBytes: Int
+    public var migrateOnStart: Bool
+    public var migrationsDirectory: String
+
+    /// One documented setting: its configuration key (the environment variable is the key in
+    /// upper case with `_` for `.`), and its default.
+    public struct Setting: Sendable {
+        public let key: [String]
+        public let defaultValue: String
+        public var environmentVariable: String { key.joined(separator: "_").uppercased() }
+    }
+
+    public enum Settings {
+        public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
+        public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
+        public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
+        public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
+        public static let logLevel = Setting(key: ["lockcloud", "log", "level"], defaultValue: "info")
+        public static let poolSize = Setting(key: ["lockcloud", "db", "pool", "size"], defaultValue: "4")
+        public static let poolAcquireTimeout = Setting(key: ["lockcloud", "db", "acquire", "timeout", "ms"], defaultValue: "3000")
+        public static let connectTimeout = Setting(key: ["lockcloud", "db", "connect", "timeout", "seconds"], defaultValue: "3")
+        public static let maxBodyBytes = Setting(key: ["lockcloud", "max", "body", "bytes"], defaultValue: "65536")
+        public static let migrateOnStart = Setting(key: ["lockcloud", "migrate", "on", "start"], defaultValue: "true")
+        public static let migrationsDirectory = Setting(key: ["lockcloud", "migrations", "dir"], defaultValue: "migrations")
+    }
+
+    public struct InvalidSetting: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the settings from `reader` (command line first, then environment, in the caller's
+    /// provider order), falling back to each setting's default.
+    public init(reader: ConfigReader) throws {
+        func text(_ setting: Setting) -> String {
+            reader.string(forKey: ConfigKey(setting.key), isSecret: setting.key == Settings.databaseURL.key)
+                ?? setting.defaultValue
+        }
+        func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
+            let raw = text(setting)
+            guard let value = Int(raw), range.contains(value) else {
+                throw InvalidSetting(description: "\(setting.environmentVariable)=\(raw) must be a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return value
+        }
+        func flag(_ setting: Setting) throws -> Bool {
+            switch text(setting).lowercased() {
+            case "1", "true", "yes", "on": return true
+            case "0", "false", "no", "off": return false
+            case let raw: throw InvalidSetting(description: "\(setting.environmentVariable)=\(raw) must be true or false")
+            }
+        }
+
+        databaseURL = text(Settings.databaseURL)
+        host = text(Settings.host)
+        port = try integer(Settings.port, 0...65535)
+        basePath = try Self.normalizedBasePath(text(Settings.basePath))
+        let level = text(Settings.logLevel)
+        guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw InvalidSetting(description: "\(Settings.logLevel.environmentVariable)=\(level) must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        logLevel = parsedLevel
+        poolSize = try integer(Settings.poolSize, 1...256)
+        poolAcquireTimeoutMilliseconds = try integer(Settings.poolAcquireTimeout, 1...600_000)
+        databaseConnectTimeoutSeconds = try integer(Settings.connectTimeout, 1...600)
+        maxBodyBytes = try integer(Settings.maxBodyBytes, 1024...(64 << 20))
+        migrateOnStart = try flag(Settings.migrateOnStart)
+        migrationsDirectory = text(Settings.migrationsDirectory)
+    }
+
+    /// `""` or `/api/v1` style: a leading slash, no trailing one.
+    static func normalizedBasePath(_ raw: String) throws -> String {
+        var path = raw
+        while path.hasSuffix("/") { path.removeLast() }
+        guard !path.isEmpty else { return "" }
+        guard path.hasPrefix("/"), !path.contains("?"), !path.contains("#"), !path.contains(" ") else {
+            throw InvalidSetting(description: "\(Settings.basePath.environmentVariable)=\(raw) must be a path like /api")
+        }
+        return path
+    }
+
+    public var connectionSettings: PostgresConnectionSettings {
+        PostgresConnectionSettings(url: databaseURL, connectTimeoutSeconds: databaseConnectTimeoutSeconds)
+    }
+
+    public var poolSettings: PostgresPoolSettings {
+        PostgresPoolSettings(size: poolSize, acquireTimeout: .milliseconds(poolAcquireTimeoutMilliseconds))
+    }
+}

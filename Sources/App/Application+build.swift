@@ -1,0 +1,64 @@
+import Foundation
+import Hummingbird
+import Logging
+import LockCloudAPI
+import Metrics
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Postgres
+import Prometheus
+import ServiceLifecycle
+
+/// Builds the LockCloud server: database pool, migrations (unless turned off), router,
+/// middleware and the generated API. `onServerRunning` receives the bound port (useful with
+/// port 0 in tests and benchmarks).
+public func buildApplication(
+    _ config: AppConfiguration,
+    metrics: PrometheusCollectorRegistry,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let pool = PostgresConnectionPool(connection: config.connectionSettings, pool: config.poolSettings, logger: logger)
+    if config.migrateOnStart {
+        do {
+            let migrations = try Migration.load(from: config.migrationsDirectory)
+            let report = try await Migrator(pool: pool, logger: logger).migrate(migrations)
+            logger.info("database schema is current", metadata: ["applied": "\(report.applied.count)", "already": "\(report.alreadyApplied)"])
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+    }
+
+    let routes = RouteTable()
+    let router = Router()
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: ErrorMiddleware(routes: routes))
+    router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
+
+    let handler = APIHandler(database: pool, metrics: metrics, logger: logger)
+    try handler.registerHandlers(
+        on: RecordingTransport(router: router, table: routes),
+        serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
+        configuration: .init(jsonEncodingOptions: [.sortedKeys]))
+
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(config.host, port: config.port), serverName: "LockCloud"),
+        services: [DatabasePoolService(pool: pool)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
+        logger: logger)
+}
+
+/// Keeps the pool for the server's lifetime and closes it after the HTTP server has stopped
+/// (services shut down in reverse order, and the server is started last), so in-flight
+/// requests finish with their database connections.
+struct DatabasePoolService: Service {
+    let pool: PostgresConnectionPool
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await pool.shutdown()
+    }
+}

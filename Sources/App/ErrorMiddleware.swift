@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import OpenAPIRuntime
+import Postgres
+
+/// Turns every failure into the contract's JSON error body, in one place:
+/// - our own `APIError`s as they are;
+/// - decode and content-type errors from the generated code into 400 / 415 (never 500);
+/// - an unavailable database or exhausted pool into 503;
+/// - unknown routes into a JSON 404, and an unknown method on a known path into 405;
+/// - anything else into one logged 500 shape.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let routes: RouteTable
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return classify(error, request: request, logger: context.logger).response()
+        }
+    }
+
+    func classify(_ error: any Error, request: Request, logger: Logger) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as ServerError:
+            return classify(serverError: error, request: request, logger: logger)
+        case let error as PostgresError where error.isUnavailable:
+            logger.warning("database unavailable", metadata: ["error": "\(error)"])
+            return .databaseUnavailable()
+        case let error as HTTPError where error.status == .notFound:
+            let allowed = routes.methods(forPath: request.uri.path)
+            return allowed.isEmpty ? .notFound() : .methodNotAllowed(allowed: allowed)
+        case let error as HTTPError where error.status == .contentTooLarge:
+            return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "The request body is too large.")
+        case let error as HTTPError where (400..<500).contains(error.status.code):
+            return APIError(error.status, Self.code(for: error.status), error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            return .internalError()
+        }
+    }
+
+    private func classify(serverError: ServerError, request: Request, logger: Logger) -> APIError {
+        let underlying = serverError.underlyingError
+        if underlying is APIError || underlying is PostgresError || underlying is HTTPError {
+            return classify(underlying, request: request, logger: logger)
+        }
+        if let decoding = Self.decodingError(in: underlying) {
+            return Self.describe(decoding)
+        }
+        let status = serverError.httpStatus
+        if (400..<500).contains(status.code) {
+            return APIError(status, Self.code(for: status), serverError.causeDescription)
+        }
+        logger.error(
+            "unhandled error in operation",
+            metadata: ["operation": "\(serverError.operationID)", "error": "\(String(reflecting: underlying))"])
+        return .internalError()
+    }
+
+    private static func decodingError(in error: any Error) -> DecodingError? {
+        if let decoding = error as? DecodingError { return decoding }
+        // The runtime wraps some decode failures once more (RuntimeError.failedToParseRequest).
+        let mirror = Mirror(reflecting: error)
+        for child in mirror.children {
+            if let decoding = child.value as? DecodingError { return decoding }
+        }
+        return nil
+    }
+
+    private static func describe(_ error: DecodingError) -> APIError {
+        func path(_ context: DecodingError.Context) -> String {
+            let components = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return components.isEmpty ? "the body" : components.joined(separator: ".")
+        }
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return APIError(.badRequest, "INVALID_JSON", "The body is not valid JSON.")
+        case .dataCorrupted(let context):
+            return APIError(.badRequest, "INVALID_REQUEST", "Invalid value at \(path(context)): \(context.debugDescription)")
+        case .keyNotFound(let key, let context):
+            let location = context.codingPath.isEmpty ? "" : " in \(path(context))"
+            return APIError(.badRequest, "INVALID_REQUEST", "Missing required field \(key.stringValue)\(location).")
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return APIError(.badRequest, "INVALID_REQUEST", "Expected \(type) at \(path(context)).")
+        @unknown default:
+            return APIError(.badRequest, "INVALID_REQUEST", "The request could not be decoded.")
+        }
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status {
+        case .badRequest: return "INVALID_REQUEST"
+        case .unauthorized: return "UNAUTHORIZED"
+        case .forbidden: return "FORBIDDEN"
+        case .notFound: return "NOT_FOUND"
+        case .methodNotAllowed: return "METHOD_NOT_ALLOWED"
+        case .notAcceptable: return "NOT_ACCEPTABLE"
+        case .contentTooLarge: return "PAYLOAD_TOO_LARGE"
+        case .unsupportedMediaType: return "UNSUPPORTED_MEDIA_TYPE"
+        case .unprocessableContent: return "UNPROCESSABLE_CONTENT"
+        default: return "HTTP_\(status.code)"
+        }
+    }
+}

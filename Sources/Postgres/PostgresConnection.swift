@@ -1,0 +1,200 @@
+import CLibPQ
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One libpq connection. Not thread-safe by itself: the pool hands it to one thread at a time,
+/// and every call blocks that thread (a dedicated pool thread, never an event loop).
+///
+/// Statements are prepared on first use and cached by text, so each request costs one round
+/// trip (`PQexecPrepared`) instead of a parse and plan every time.
+public final class PostgresConnection: @unchecked Sendable {
+    private let settings: PostgresConnectionSettings
+    private let logger: Logger
+    private var handle: OpaquePointer?
+    private var preparedStatements: [String: String] = [:]
+
+    init(settings: PostgresConnectionSettings, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Opens a connection now. Throws `.connectionFailed` with libpq's message.
+    public static func connect(_ settings: PostgresConnectionSettings, logger: Logger) throws -> PostgresConnection {
+        let connection = PostgresConnection(settings: settings, logger: logger)
+        try connection.reconnect()
+        return connection
+    }
+
+    /// Makes sure the connection can take a statement: opens it when it was never opened or was
+    /// found broken. A connection that received anything while idle is treated as broken too:
+    /// an idle backend only talks when it is being terminated (database restart), and finding
+    /// that out here costs one `poll` instead of one failed request.
+    func ensureUsable() throws {
+        if let handle, PQstatus(handle) == CONNECTION_OK, PQtransactionStatus(handle) == PQTRANS_IDLE,
+            !Self.socketHasPendingInput(handle)
+        {
+            return
+        }
+        if handle != nil {
+            logger.info("replacing a broken database connection")
+        }
+        try reconnect()
+    }
+
+    private static func socketHasPendingInput(_ handle: OpaquePointer) -> Bool {
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) != 0
+    }
+
+    func reconnect() throws {
+        close()
+        let keywords = ["dbname", "connect_timeout", "application_name"]
+        let values = [settings.url, String(settings.connectTimeoutSeconds), settings.applicationName]
+        let newHandle = withCStringArray(keywords) { keywordPointers in
+            withCStringArray(values) { valuePointers in
+                // expand_dbname = 1: the URL's own parameters apply, later keywords override.
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let newHandle else { throw PostgresError(.connectionFailed, "libpq could not allocate a connection") }
+        guard PQstatus(newHandle) == CONNECTION_OK else {
+            let message = Self.trimmedMessage(PQerrorMessage(newHandle))
+            PQfinish(newHandle)
+            throw PostgresError(.connectionFailed, message)
+        }
+        handle = newHandle
+        // Fixed session settings, so text output of timestamps has one shape everywhere.
+        try executeScript("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'")
+    }
+
+    /// Closes the connection; the next `ensureUsable` opens a new one.
+    func close() {
+        if let handle { PQfinish(handle) }
+        handle = nil
+        preparedStatements.removeAll()
+    }
+
+    var isInTransaction: Bool {
+        guard let handle else { return false }
+        return PQtransactionStatus(handle) != PQTRANS_IDLE
+    }
+
+    /// Runs one statement with bound parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) throws -> PostgresResult {
+        guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
+        let name = try preparedStatementName(for: sql, parameterCount: parameters.count, handle: handle)
+        let texts = parameters.map { $0?.postgresText }
+        let result = withOptionalCStringArray(texts) { pointers in
+            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        }
+        return try consume(result, handle: handle)
+    }
+
+    /// Runs a script of one or more statements without parameters (simple query protocol).
+    /// Internal: only migrations and fixed session setup use it, never request data.
+    func executeScript(_ script: String) throws {
+        guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
+        _ = try consume(PQexec(handle, script), handle: handle)
+    }
+
+    private func preparedStatementName(for sql: SQL, parameterCount: Int, handle: OpaquePointer) throws -> String {
+        if let name = preparedStatements[sql.text] { return name }
+        let name = "lc\(preparedStatements.count + 1)"
+        _ = try consume(PQprepare(handle, name, sql.text, Int32(parameterCount), nil), handle: handle)
+        preparedStatements[sql.text] = name
+        return name
+    }
+
+    /// Copies a result out of libpq, frees it, and turns failures into `PostgresError`.
+    private func consume(_ result: OpaquePointer?, handle: OpaquePointer) throws -> PostgresResult {
+        guard let result else {
+            throw connectionError(handle: handle, fallback: "no result from server")
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return Self.copy(result)
+        default:
+            throw serverError(result, handle: handle)
+        }
+    }
+
+    private func serverError(_ result: OpaquePointer, handle: OpaquePointer) -> PostgresError {
+        func field(_ code: Unicode.Scalar) -> String? {
+            guard let pointer = PQresultErrorField(result, Int32(code.value)) else { return nil }
+            return String(cString: pointer)
+        }
+        guard let sqlState = field("C") else {
+            // No SQLSTATE means libpq itself failed: the connection broke mid-statement.
+            return connectionError(handle: handle, fallback: Self.trimmedMessage(PQresultErrorMessage(result)))
+        }
+        return PostgresError(
+            .server, field("M") ?? "unknown server error", sqlState: sqlState, detail: field("D"),
+            hint: field("H"), constraint: field("n"), table: field("t"), column: field("c"))
+    }
+
+    private func connectionError(handle: OpaquePointer, fallback: String) -> PostgresError {
+        let message = Self.trimmedMessage(PQerrorMessage(handle))
+        if PQstatus(handle) != CONNECTION_OK {
+            // The socket is gone; drop it so the next checkout connects afresh.
+            close()
+        }
+        return PostgresError(.connectionLost, message.isEmpty ? fallback : message)
+    }
+
+    private static func copy(_ result: OpaquePointer) -> PostgresResult {
+        let rowCount = Int(PQntuples(result))
+        let columnCount = Int(PQnfields(result))
+        let names = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows = [PostgresRow]()
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values = [String?]()
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
+                }
+            }
+            rows.append(PostgresRow(columnNames: names, values: values))
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        let tag = String(cString: PQcmdStatus(result))
+        return PostgresResult(columns: names, rows: rows, affectedRows: affected, commandTag: tag)
+    }
+
+    private static func trimmedMessage(_ pointer: UnsafePointer<CChar>?) -> String {
+        guard let pointer else { return "" }
+        var message = String(cString: pointer)
+        while let last = message.last, last.isWhitespace { message.removeLast() }
+        return message
+    }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+private func withCStringArray<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    withOptionalCStringArray(strings.map { Optional($0) }) { pointers in
+        body(pointers + [nil])
+    }
+}
+
+/// Calls `body` with one C string per element; nil elements stay NULL (SQL NULL parameters).
+private func withOptionalCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { copies.forEach { free($0) } }
+    return body(copies.map { $0.map { UnsafePointer($0) } })
+}

@@ -1,0 +1,179 @@
+import Logging
+import Metrics
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// A bounded pool of libpq connections, each used from a dedicated thread.
+///
+/// - Checkout waits at most `acquireTimeout`; then the caller gets `.poolTimeout` (a 503 at the
+///   HTTP edge), never an endless wait.
+/// - The pool has as many threads as connections, so a checked-out connection always finds a
+///   thread at once and blocking libpq calls never touch an event loop or the cooperative pool.
+/// - Connections open lazily and are replaced when found broken, so a database restart heals
+///   without restarting LockCloud.
+public final class PostgresConnectionPool: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<PostgresConnection, any Error>
+        var timeoutTask: Task<Void, Never>?
+    }
+
+    private struct State {
+        var idle: [PostgresConnection]
+        var waiters: [Waiter] = []
+        var nextWaiterID: UInt64 = 0
+        var inUse = 0
+        var isShutDown = false
+    }
+
+    public let settings: PostgresPoolSettings
+    private let threadPool: NIOThreadPool
+    private let state: NIOLockedValueBox<State>
+    private let logger: Logger
+    private let inUseGauge = Gauge(label: "lockcloud_db_pool_in_use")
+    private let waitingGauge = Gauge(label: "lockcloud_db_pool_waiting")
+    private let timeoutCounter = Counter(label: "lockcloud_db_pool_acquire_timeouts_total")
+
+    public init(connection: PostgresConnectionSettings, pool: PostgresPoolSettings, logger: Logger) {
+        self.settings = pool
+        self.logger = logger
+        let connections = (0..<pool.size).map { _ in PostgresConnection(settings: connection, logger: logger) }
+        self.state = NIOLockedValueBox(State(idle: connections))
+        self.threadPool = NIOThreadPool(numberOfThreads: pool.size)
+        self.threadPool.start()
+        Gauge(label: "lockcloud_db_pool_size").record(pool.size)
+    }
+
+    /// Connections checked out right now, and callers waiting for one.
+    public var usage: (inUse: Int, waiting: Int) {
+        state.withLockedValue { ($0.inUse, $0.waiters.count) }
+    }
+
+    /// Checks out a connection, runs `body` on the connection's thread, and returns it to the
+    /// pool. `body` is synchronous on purpose: it runs on a blocking thread, holding the
+    /// connection, and must not wait on anything but the database.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        let connection = try await acquire()
+        defer { release(connection) }
+        return try await threadPool.runIfActive {
+            try connection.ensureUsable()
+            return try body(connection)
+        }
+    }
+
+    /// Runs one statement on any free connection.
+    @discardableResult
+    public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresResult {
+        try await withConnection { try $0.query(sql, parameters) }
+    }
+
+    /// Closes every connection and stops the threads; later calls fail with `.poolShutdown`.
+    public func shutdown() async {
+        let (waiters, idle) = state.withLockedValue { state in
+            state.isShutDown = true
+            defer { state.waiters.removeAll(); state.idle.removeAll() }
+            return (state.waiters, state.idle)
+        }
+        for waiter in waiters {
+            waiter.timeoutTask?.cancel()
+            waiter.continuation.resume(throwing: PostgresError(.poolShutdown, "database pool is shut down"))
+        }
+        try? await threadPool.shutdownGracefully()
+        idle.forEach { $0.close() }
+    }
+
+    private func acquire() async throws -> PostgresConnection {
+        let waiterID = state.withLockedValue { state -> UInt64 in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PostgresConnection, any Error>) in
+                enum Outcome { case ready(PostgresConnection), queued(waiting: Int), shutDown }
+                let outcome = state.withLockedValue { state -> Outcome in
+                    if state.isShutDown { return .shutDown }
+                    if let connection = state.idle.popLast() {
+                        state.inUse += 1
+                        return .ready(connection)
+                    }
+                    state.waiters.append(Waiter(id: waiterID, continuation: continuation))
+                    return .queued(waiting: state.waiters.count)
+                }
+                switch outcome {
+                case .ready(let connection):
+                    recordUsage()
+                    continuation.resume(returning: connection)
+                case .shutDown:
+                    continuation.resume(throwing: PostgresError(.poolShutdown, "database pool is shut down"))
+                case .queued(let waiting):
+                    waitingGauge.record(waiting)
+                    let timeout = settings.acquireTimeout
+                    let task = Task { [self] in
+                        try? await Task.sleep(for: timeout)
+                        guard !Task.isCancelled else { return }
+                        let message = "no database connection free within \(timeout) (pool size \(settings.size))"
+                        if failWaiter(waiterID, with: PostgresError(.poolTimeout, message)) {
+                            timeoutCounter.increment()
+                            logger.warning("database pool exhausted", metadata: ["timeout": "\(timeout)"])
+                        }
+                    }
+                    state.withLockedValue { state in
+                        if let index = state.waiters.firstIndex(where: { $0.id == waiterID }) {
+                            state.waiters[index].timeoutTask = task
+                        } else {
+                            task.cancel()
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            _ = failWaiter(waiterID, with: CancellationError())
+        }
+    }
+
+    /// Removes a waiter still in the queue and fails it; false when it was served meanwhile.
+    private func failWaiter(_ id: UInt64, with error: any Error) -> Bool {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        guard let waiter else { return false }
+        waiter.timeoutTask?.cancel()
+        waitingGauge.record(usage.waiting)
+        waiter.continuation.resume(throwing: error)
+        return true
+    }
+
+    private func release(_ connection: PostgresConnection) {
+        if connection.isInTransaction {
+            // Only a bug or a broken socket leaves a transaction open; never hand it on.
+            connection.close()
+        }
+        enum Next { case handOver(Waiter), keepIdle, close }
+        let next = state.withLockedValue { state -> Next in
+            if !state.isShutDown, !state.waiters.isEmpty {
+                return .handOver(state.waiters.removeFirst())
+            }
+            state.inUse -= 1
+            if state.isShutDown { return .close }
+            state.idle.append(connection)
+            return .keepIdle
+        }
+        switch next {
+        case .handOver(let waiter):
+            waiter.timeoutTask?.cancel()
+            waiter.continuation.resume(returning: connection)
+        case .close:
+            connection.close()
+        case .keepIdle:
+            break
+        }
+        recordUsage()
+    }
+
+    private func recordUsage() {
+        let (inUse, waiting) = usage
+        inUseGauge.record(inUse)
+        waitingGauge.record(waiting)
+    }
+}

@@ -1,0 +1,111 @@
+import struct Foundation.Date
+
+/// Converts between `Date` and PostgreSQL `timestamptz` text without Foundation's formatters,
+/// which are slow and locale-sensitive. Civil-date arithmetic after Howard Hinnant's algorithms.
+enum PostgresTimestamp {
+    /// `2026-11-27T05:17:45.123456Z` (microseconds: PostgreSQL's precision).
+    static func format(_ date: Date) -> String {
+        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        var seconds = totalMicros / 1_000_000
+        var micros = totalMicros % 1_000_000
+        if micros < 0 { micros += 1_000_000; seconds -= 1 }
+        var days = seconds / 86_400
+        var secondOfDay = seconds % 86_400
+        if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
+        let (year, month, day) = civil(fromDays: days)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
+            + "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+            + ".\(pad(micros, 6))Z"
+    }
+
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]` (PostgreSQL's ISO output; a `T`
+    /// separator is accepted too). Returns nil for anything else, including `infinity`.
+    static func parse(_ text: String) -> Date? {
+        var scanner = Scanner(Array(text.utf8))
+        guard let year = scanner.number(digits: 4), scanner.skip("-"),
+            let month = scanner.number(digits: 2), scanner.skip("-"),
+            let day = scanner.number(digits: 2), scanner.skip(" ") || scanner.skip("T"),
+            let hour = scanner.number(digits: 2), scanner.skip(":"),
+            let minute = scanner.number(digits: 2), scanner.skip(":"),
+            let second = scanner.number(digits: 2)
+        else { return nil }
+        var micros: Int64 = 0
+        if scanner.skip(".") {
+            var scale: Int64 = 100_000
+            while let digit = scanner.digit() {
+                micros += Int64(digit) * scale
+                scale /= 10
+            }
+        }
+        var offsetSeconds: Int64 = 0
+        if !scanner.atEnd {
+            let sign: Int64
+            if scanner.skip("+") { sign = 1 } else if scanner.skip("-") { sign = -1 } else if scanner.skip("Z") { sign = 0 } else { return nil }
+            if sign != 0 {
+                guard let offsetHours = scanner.number(digits: 2) else { return nil }
+                var offset = offsetHours * 3600
+                if scanner.skip(":"), let offsetMinutes = scanner.number(digits: 2) { offset += offsetMinutes * 60 }
+                if scanner.skip(":"), let offsetSecs = scanner.number(digits: 2) { offset += offsetSecs }
+                offsetSeconds = sign * offset
+            }
+        }
+        guard scanner.atEnd, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+    }
+
+    static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    private struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        var atEnd: Bool { index == bytes.count }
+
+        mutating func skip(_ character: Unicode.Scalar) -> Bool {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }
+            index += 1
+            return true
+        }
+
+        mutating func digit() -> Int? {
+            guard index < bytes.count, bytes[index] >= 48, bytes[index] <= 57 else { return nil }
+            defer { index += 1 }
+            return Int(bytes[index] - 48)
+        }
+
+        mutating func number(digits: Int) -> Int64? {
+            var value: Int64 = 0
+            for _ in 0..<digits {
+                guard let d = digit() else { return nil }
+                value = value * 10 + Int64(d)
+            }
+            return value
+        }
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `lockcloud`: the server and its operator tools.
+@main
+struct LockCloudCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lockcloud",
+        abstract: "LockCloud, a Seam-compatible door lock API with an offline PIN registry.",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: ServeCommand.self)
+}

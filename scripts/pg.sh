@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster for development and tests, on 127.0.0.1 only.
+#   scripts/pg.sh up    DATADIR PORT   create the cluster if needed, start it, create database lockcloud
+#   scripts/pg.sh start DATADIR PORT   start an existing cluster
+#   scripts/pg.sh stop  DATADIR        fast shutdown (in-flight sessions are terminated)
+#   scripts/pg.sh purge DATADIR        stop if running and delete the cluster
+# initdb refuses to run as root, so as root the cluster belongs to the `postgres` OS user
+# (created by Debian's postgresql package); as a normal user it is yours.
+set -euo pipefail
+
+cmd=${1:?usage: pg.sh up|start|stop|purge DATADIR [PORT]}
+datadir=${2:?data directory required}
+port=${3:-5432}
+datadir=$(mkdir -p "$datadir" && cd "$datadir" && pwd)
+
+pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+[ -x "$pgbin/initdb" ] || { echo "pg.sh: PostgreSQL server binaries not found (install Debian's postgresql)" >&2; exit 1; }
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+  # fsync off: these clusters are for development and tests, and disposable.
+  as_owner "$pgbin/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 30 -o \
+    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null
+}
+
+case "$cmd" in
+  up)
+    if [ ! -s "$datadir/PG_VERSION" ]; then
+      if [ "$(id -u)" = 0 ]; then
+        chown postgres:postgres "$datadir"
+        runuser -u postgres -- test -x "$datadir" || {
+          echo "pg.sh: the postgres user cannot reach $datadir (a parent folder is private)" >&2; exit 1; }
+      fi
+      chmod 700 "$datadir"
+      as_owner "$pgbin/initdb" -D "$datadir" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
+    fi
+    if ! as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then start; fi
+    if ! psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'lockcloud'" | grep -q 1; then
+      psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE lockcloud" >/dev/null
+    fi
+    ;;
+  start)
+    start
+    ;;
+  stop)
+    if as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
+      as_owner "$pgbin/pg_ctl" -D "$datadir" -m fast -w -t 30 stop >/dev/null
+    fi
+    ;;
+  purge)
+    if [ -s "$datadir/PG_VERSION" ] && as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
+      as_owner "$pgbin/pg_ctl" -D "$datadir" -m immediate -w -t 30 stop >/dev/null || true
+    fi
+    rm -rf "$datadir"
+    ;;
+  *)
+    echo "pg.sh: unknown command $cmd" >&2; exit 2
+    ;;
+esac
