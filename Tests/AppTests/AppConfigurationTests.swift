@@ -1,0 +1,59 @@
+@testable import App
+import Configuration
+import Logging
+import Testing
+
+@Suite("Configuration: command line over environment over defaults")
+struct AppConfigurationTests {
+    static func reader(commandLine: [String: String] = [:], environment: [String: String] = [:]) -> ConfigReader {
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in commandLine {
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = .init(.string(value), isSecret: false)
+        }
+        return ConfigReader(providers: [
+            InMemoryProvider(values: values),
+            EnvironmentVariablesProvider(environmentVariables: environment),
+        ])
+    }
+
+    @Test("every setting has its documented default")
+    func defaults() throws {
+        let config = try AppConfiguration(reader: Self.reader())
+        #expect(config.databaseURL == "postgresql://postgres@127.0.0.1:5432/lockcloud")
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 8080)
+        #expect(config.basePath == "")
+        #expect(config.logLevel == .info)
+        #expect(config.poolSize == 4)
+        #expect(config.poolAcquireTimeoutMilliseconds == 3000)
+        #expect(config.maxBodyBytes == 65536)
+        #expect(config.migrateOnStart == true)
+        #expect(config.migrationsDirectory == "migrations")
+    }
+
+    @Test("environment variables override defaults, the command line overrides both")
+    func precedence() throws {
+        let environment = ["DATABASE_URL": "postgresql://env/db", "LOCKCLOUD_PORT": "9000", "LOCKCLOUD_DB_POOL_SIZE": "8",
+                           "LOCKCLOUD_MIGRATE_ON_START": "false", "LOCKCLOUD_BASE_PATH": "/api/"]
+        let fromEnvironment = try AppConfiguration(reader: Self.reader(environment: environment))
+        #expect(fromEnvironment.databaseURL == "postgresql://env/db")
+        #expect(fromEnvironment.port == 9000)
+        #expect(fromEnvironment.poolSize == 8)
+        #expect(fromEnvironment.migrateOnStart == false)
+        #expect(fromEnvironment.basePath == "/api")
+
+        let both = try AppConfiguration(reader: Self.reader(commandLine: ["lockcloud.port": "9100"], environment: environment))
+        #expect(both.port == 9100)
+        #expect(both.poolSize == 8)
+    }
+
+    @Test("invalid values stop startup with the variable's name",
+          arguments: [("LOCKCLOUD_PORT", "http"), ("LOCKCLOUD_PORT", "70000"), ("LOCKCLOUD_DB_POOL_SIZE", "0"),
+                      ("LOCKCLOUD_LOG_LEVEL", "loud"), ("LOCKCLOUD_MIGRATE_ON_START", "maybe"), ("LOCKCLOUD_BASE_PATH", "api")])
+    func rejectsInvalid(variable: String, value: String) {
+        let error = #expect(throws: AppConfiguration.InvalidSetting.self) {
+            try AppConfiguration(reader: Self.reader(environment: [variable: value]))
+        }
+        #expect(error?.description.contains(variable) == true)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+@testable import Postgres
+import Testing
+
+@Suite("Timestamp text conversion")
+struct TimestampTests {
+    @Test("PostgreSQL's ISO output parses, with and without fractions and offsets",
+          arguments: [
+            ("2026-11-27 05:17:45+00", 1_795_756_665.0),
+            ("2026-11-27 05:17:45.5+00", 1_795_756_665.5),
+            ("2026-11-27 06:17:45.5+01", 1_795_756_665.5),
+            ("2026-11-27 04:47:45-00:30", 1_795_756_665.0),
+            ("1970-01-01T00:00:00Z", 0.0),
+            ("1969-12-31 23:59:59.999999+00", -0.000_001),
+          ])
+    func parses(text: String, seconds: Double) throws {
+        let date = try #require(PostgresTimestamp.parse(text))
+        #expect(abs(date.timeIntervalSince1970 - seconds) < 0.000_000_5)
+    }
+
+    @Test("malformed timestamps are rejected", arguments: ["", "infinity", "2026-13-01 00:00:00+00", "2026-11-27", "2026-11-27 05:17:45+0x"])
+    func rejects(text: String) {
+        #expect(PostgresTimestamp.parse(text) == nil)
+    }
+
+    @Test("formatting is RFC 3339 UTC with microseconds and round-trips")
+    func formats() throws {
+        let date = Date(timeIntervalSince1970: 1_795_756_665.25)
+        #expect(PostgresTimestamp.format(date) == "2026-11-27T05:17:45.250000Z")
+        #expect(PostgresTimestamp.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000000Z")
+        #expect(PostgresTimestamp.parse(PostgresTimestamp.format(date)) == date)
+    }
+}

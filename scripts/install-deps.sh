@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what LockCloud needs and is missing: Debian packages (PostgreSQL server and client,
+# libpq and OpenSSL headers, pkg-config, curl) and a Python virtualenv in .venv with the test
+# tools (pytest, requests, schemathesis). Safe to run again: it only installs what is missing.
+#   scripts/install-deps.sh          packages for `make run`
+#   scripts/install-deps.sh --test   also the Python test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+missing=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl; do
+  have_pkg "$pkg" || missing+=("$pkg")
+done
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=(python3-venv)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then
+    sudo_cmd=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "install-deps: please install as root: apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null 2>&1 || { echo "install-deps: the Swift toolchain is not on PATH" >&2; exit 1; }
+
+if [ "$want_test" = 1 ]; then
+  requirements=tests/requirements.txt
+  stamp=.venv/.requirements.sha256
+  current=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$current" ]; then
+    echo "install-deps: preparing .venv from $requirements"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
+    echo "$current" > "$stamp"
+  fi
+fi

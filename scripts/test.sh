@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts a throwaway PostgreSQL, and runs every test:
+#   1. swift test   unit tests and integration tests against the real database
+#   2. pytest       HTTP tests against a running server (and servers/clusters of their own)
+#   3. schemathesis the contract run: openapi/openapi.yaml against the running server
+# The cluster, the server and the temporary folder are removed on exit, pass or fail.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/install-deps.sh --test || exit 1
+
+work=$(mktemp -d /tmp/lockcloud-test.XXXXXX)
+chmod 755 "$work"   # the postgres OS user (as root) must reach the cluster folder inside
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  scripts/pg.sh purge "$work/pg" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pg_port=$(scripts/free-port.sh)
+scripts/pg.sh up "$work/pg" "$pg_port" || { echo "test: could not start PostgreSQL" >&2; exit 1; }
+export LOCKCLOUD_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
+export LOCKCLOUD_TEST_PG_SCRIPT="$root/scripts/pg.sh"
+export LOCKCLOUD_TEST_WORKDIR="$work"
+echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
+
+echo "test: building"
+swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' || true
+if [ "${PIPESTATUS[0]}" != 0 ]; then echo "test: build failed" >&2; exit 1; fi
+bin="$(swift build --show-bin-path)/lockcloud"
+
+declare -A outcome
+passed=0; failed=0
+
+echo; echo "== 1/3 swift test: unit and database integration"
+swift test --skip-build 2>&1 | tee "$work/swift-test.log"
+swift_rc=${PIPESTATUS[0]}
+swift_total=$(grep -Eo 'Test run with [0-9]+ test' "$work/swift-test.log" | grep -Eo '[0-9]+' | tail -n 1)
+swift_failed=$(grep -Ec '✘ Test [^r].* failed' "$work/swift-test.log")
+[ "$swift_rc" != 0 ] && [ "$swift_failed" = 0 ] && swift_failed=1
+passed=$((passed + ${swift_total:-0} - swift_failed)); failed=$((failed + swift_failed))
+outcome[swift]=$swift_rc
+
+echo; echo "== starting the server for the HTTP tests"
+api_port=$(scripts/free-port.sh)
+export LOCKCLOUD_URL="http://127.0.0.1:$api_port"
+export LOCKCLOUD_BIN="$bin"
+"$bin" serve --port "$api_port" --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning \
+  >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS "$LOCKCLOUD_URL/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+if ! curl -fsS "$LOCKCLOUD_URL/health" >/dev/null 2>&1; then
+  echo "test: server did not become healthy" >&2; cat "$work/server.log" >&2; exit 1
+fi
+
+echo; echo "== 2/3 pytest: HTTP tests"
+.venv/bin/pytest -q -p no:cacheprovider tests 2>&1 | tee "$work/pytest.log"
+py_rc=${PIPESTATUS[0]}
+py_passed=$(grep -Eo '[0-9]+ passed' "$work/pytest.log" | tail -n 1 | grep -Eo '[0-9]+')
+py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$work/pytest.log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+[ "$py_rc" != 0 ] && [ "${py_failed:-0}" = 0 ] && py_failed=1
+passed=$((passed + ${py_passed:-0})); failed=$((failed + ${py_failed:-0}))
+outcome[pytest]=$py_rc
+
+echo; echo "== 3/3 schemathesis: openapi/openapi.yaml against the server"
+.venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee "$work/schemathesis.log"
+st_rc=${PIPESTATUS[0]}
+if [ "$st_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+outcome[schemathesis]=$st_rc
+
+if grep -q . "$work/server.log"; then
+  echo; echo "== server log (warnings and errors)"; tail -n 40 "$work/server.log"
+fi
+
+echo
+echo "swift test rc=${outcome[swift]}, pytest rc=${outcome[pytest]}, schemathesis rc=${outcome[schemathesis]}"
+echo "total: $passed passed, $failed failed"
+[ "${outcome[swift]}" = 0 ] && [ "${outcome[pytest]}" = 0 ] && [ "${outcome[schemathesis]}" = 0 ]
