@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import OpenAPIRuntime
 import Postgres
 
@@ -19,36 +20,38 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            return classify(error, request: request, logger: context.logger).response()
+            return classify(error, path: request.uri.path, logger: context.logger).response()
         }
     }
 
-    func classify(_ error: any Error, request: Request, logger: Logger) -> APIError {
+    func classify(_ error: any Error, path: String, logger: Logger) -> APIError {
         switch error {
         case let error as APIError:
             return error
         case let error as ServerError:
-            return classify(serverError: error, request: request, logger: logger)
+            return classify(serverError: error, path: path, logger: logger)
         case let error as PostgresError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .databaseUnavailable()
         case let error as HTTPError where error.status == .notFound:
-            let allowed = routes.methods(forPath: request.uri.path)
+            let allowed = routes.methods(forPath: path)
             return allowed.isEmpty ? .notFound() : .methodNotAllowed(allowed: allowed)
+        case is NIOTooManyBytesError:
+            return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "The request body is too large.")
         case let error as HTTPError where error.status == .contentTooLarge:
             return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "The request body is too large.")
         case let error as HTTPError where (400..<500).contains(error.status.code):
             return APIError(error.status, Self.code(for: error.status), error.body ?? error.status.reasonPhrase)
         default:
-            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(path)"])
             return .internalError()
         }
     }
 
-    private func classify(serverError: ServerError, request: Request, logger: Logger) -> APIError {
+    private func classify(serverError: ServerError, path: String, logger: Logger) -> APIError {
         let underlying = serverError.underlyingError
         if underlying is APIError || underlying is PostgresError || underlying is HTTPError {
-            return classify(underlying, request: request, logger: logger)
+            return classify(underlying, path: path, logger: logger)
         }
         if let decoding = Self.decodingError(in: underlying) {
             return Self.describe(decoding)

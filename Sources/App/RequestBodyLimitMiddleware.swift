@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// Refuses request bodies over the configured size with 413 before any handler sees them.
 /// A declared `Content-Length` is checked up front; a chunked body is read up to the limit.
@@ -17,7 +18,7 @@ struct RequestBodyLimitMiddleware: RouterMiddleware {
         var request = request
         do {
             _ = try await request.collectBody(upTo: maxBytes)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch is NIOTooManyBytesError {
             throw APIError.payloadTooLarge(limit: maxBytes)
         }
         return try await next(request, context)

@@ -74,6 +74,9 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connectionFailed, message)
         }
         handle = newHandle
+        // Server notices (e.g. "relation already exists, skipping") are not errors; libpq would
+        // print them to stderr, outside our logging.
+        PQsetNoticeProcessor(newHandle, { _, _ in }, nil)
         // Fixed session settings, so text output of timestamps has one shape everywhere.
         try executeScript("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'")
     }
