@@ -8,6 +8,7 @@ public enum PostgresIsolation: Sendable {
 extension PostgresConnection {
     /// Runs `body` inside BEGIN ... COMMIT. Any error thrown by `body` (or by COMMIT) rolls the
     /// transaction back and is rethrown; there is no path that leaves it open.
+    @discardableResult
     public func transaction<T>(
         isolation: PostgresIsolation = .readCommitted, _ body: (PostgresConnection) throws -> T
     ) throws -> T {
@@ -54,6 +55,7 @@ extension PostgresConnection {
 
 extension PostgresConnectionPool {
     /// Checks out a connection and runs `body` in one transaction on it.
+    @discardableResult
     public func transaction<T: Sendable>(
         isolation: PostgresIsolation = .readCommitted,
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
@@ -64,6 +66,7 @@ extension PostgresConnectionPool {
     /// Like `transaction`, but runs the whole transaction again when PostgreSQL aborts it with a
     /// serialization failure (40001) or a deadlock (40P01), the errors that exist to be retried.
     /// Waits with jittered exponential backoff between attempts, without holding a connection.
+    @discardableResult
     public func retryingTransaction<T: Sendable>(
         isolation: PostgresIsolation = .serializable,
         maxAttempts: Int = 8,
