@@ -29,8 +29,10 @@ export LOCKCLOUD_TEST_WORKDIR="$work"
 echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
 
 echo "test: building"
-swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' || true
-if [ "${PIPESTATUS[0]}" != 0 ]; then echo "test: build failed" >&2; exit 1; fi
+swift build --build-tests >"$work/build.log" 2>&1
+build_rc=$?
+grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' "$work/build.log"
+if [ "$build_rc" != 0 ]; then echo "test: build failed" >&2; exit 1; fi
 bin="$(swift build --show-bin-path)/lockcloud"
 
 declare -A outcome
