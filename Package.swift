@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // libpq, from Debian's libpq-dev.
@@ -46,6 +47,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Owners and the OAuth 2.0 authorization server: accounts, clients, codes, tokens.
+        // Rules and SQL only; the HTTP pages and endpoints are in App.
+        .target(
+            name: "OAuth",
+            dependencies: [
+                "Postgres",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Types and server stubs generated from openapi/openapi.yaml (symlinked here).
         .target(
             name: "LockCloudAPI",
@@ -60,6 +75,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Postgres",
+                "OAuth",
                 "LockCloudAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
@@ -68,6 +84,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -76,6 +94,7 @@ let package = Package(
             name: "lockcloud",
             dependencies: [
                 "App",
+                "OAuth",
                 "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),

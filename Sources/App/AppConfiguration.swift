@@ -17,6 +17,11 @@ public struct AppConfiguration: Sendable {
     public var maxBodyBytes: Int
     public var migrateOnStart: Bool
     public var migrationsDirectory: String
+    /// The address owners' browsers and Seam use to reach this server (the OAuth issuer).
+    public var publicURL: String
+    public var accessTokenSeconds: Int
+    public var refreshTokenIdleSeconds: Int
+    public var bcryptCost: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -38,6 +43,11 @@ public struct AppConfiguration: Sendable {
         public static let maxBodyBytes = Setting(key: ["lockcloud", "max", "body", "bytes"], defaultValue: "65536")
         public static let migrateOnStart = Setting(key: ["lockcloud", "migrate", "on", "start"], defaultValue: "true")
         public static let migrationsDirectory = Setting(key: ["lockcloud", "migrations", "dir"], defaultValue: "migrations")
+        /// Empty means `http://HOST:PORT`.
+        public static let publicURL = Setting(key: ["lockcloud", "public", "url"], defaultValue: "")
+        public static let accessTokenSeconds = Setting(key: ["lockcloud", "access", "token", "seconds"], defaultValue: "3600")
+        public static let refreshTokenIdleSeconds = Setting(key: ["lockcloud", "refresh", "token", "idle", "seconds"], defaultValue: "7776000")
+        public static let bcryptCost = Setting(key: ["lockcloud", "bcrypt", "cost"], defaultValue: "11")
     }
 
     public struct InvalidSetting: Error, CustomStringConvertible {
@@ -81,6 +91,16 @@ public struct AppConfiguration: Sendable {
         maxBodyBytes = try integer(Settings.maxBodyBytes, 1024...(64 << 20))
         migrateOnStart = try flag(Settings.migrateOnStart)
         migrationsDirectory = text(Settings.migrationsDirectory)
+        accessTokenSeconds = try integer(Settings.accessTokenSeconds, 60...86_400)
+        refreshTokenIdleSeconds = try integer(Settings.refreshTokenIdleSeconds, 3600...(5 * 366 * 86_400))
+        bcryptCost = try integer(Settings.bcryptCost, 4...16)
+        let rawURL = text(Settings.publicURL)
+        var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL
+        while url.hasSuffix("/") { url.removeLast() }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw InvalidSetting(description: "\(Settings.publicURL.environmentVariable)=\(rawURL) must start with http:// or https://")
+        }
+        publicURL = url + basePath
     }
 
     /// `""` or `/api/v1` style: a leading slash, no trailing one.

@@ -5,6 +5,7 @@ import LockCloudAPI
 import Metrics
 import OpenAPIHummingbird
 import OpenAPIRuntime
+import OAuth
 import Postgres
 import Prometheus
 import ServiceLifecycle
@@ -31,7 +32,7 @@ public func buildApplication(
     }
 
     let routes = RouteTable()
-    let router = Router()
+    let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(routes: routes))
@@ -42,6 +43,9 @@ public func buildApplication(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
         configuration: .init(jsonEncodingOptions: [.sortedKeys]))
+
+    let oauth = OAuthServices(database: pool, config: config)
+    registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
 
     return Application(
         router: router,

@@ -13,7 +13,7 @@ import Postgres
 /// - unknown routes into a JSON 404, and an unknown method on a known path into 405;
 /// - anything else into one logged 500 shape.
 struct ErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = AppRequestContext
     let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -4,7 +4,7 @@ import NIOCore
 /// Refuses request bodies over the configured size with 413 before any handler sees them.
 /// A declared `Content-Length` is checked up front; a chunked body is read up to the limit.
 struct RequestBodyLimitMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = AppRequestContext
     let maxBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

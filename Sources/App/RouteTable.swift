@@ -41,7 +41,7 @@ final class RouteTable: Sendable {
 
 /// Registers generated handlers on the router and records each in the route table.
 struct RecordingTransport: ServerTransport {
-    let router: Router<BasicRequestContext>
+    let router: Router<AppRequestContext>
     let table: RouteTable
 
     func register(

@@ -1,0 +1,158 @@
+import HTTPTypes
+import Postgres
+import Foundation
+import Hummingbird
+import OAuth
+
+/// The browser side of the authorization code flow: GET /oauth/authorize (alias /authorize)
+/// validates the client and redirect URI, then shows sign-in or consent; POSTs to
+/// /oauth/authorize sign in, approve or deny and always answer 303.
+struct OAuthAuthorizePages: Sendable {
+    let services: OAuthServices
+
+    static let requestCookie = "lc_authz"
+    static let sessionCookie = "lc_session"
+
+    var formAction: String { services.basePath + "/oauth/authorize" }
+    var continuePath: String { services.basePath + "/oauth/authorize/continue" }
+
+    func authorize(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let query = FormParameters(urlEncoded: request.uri.query ?? "")
+        // 1. Client and redirect URI first: until both are known good, never redirect.
+        guard let clientID = query["client_id"], !query.repeated.contains("client_id"),
+            let client = try await services.clients.find(id: clientID)
+        else { return HTMLPage.error(.badRequest, title: "Unknown application", message: "This sign-in link names an application LockCloud does not know.") }
+        guard let redirectURI = query["redirect_uri"], !query.repeated.contains("redirect_uri"),
+            client.redirectURIs.contains(redirectURI)
+        else { return HTMLPage.error(.badRequest, title: "Invalid redirect", message: "This sign-in link sends you to an address \(client.name) has not registered.") }
+
+        // 2. Everything else is reported to the client's redirect URI.
+        let state = query["state"]
+        func fail(_ error: String, _ description: String) -> Response {
+            Self.redirect(to: redirectURI, with: ["error": error, "error_description": description, "state": state])
+        }
+        if let name = query.repeated.first { return fail("invalid_request", "Parameter \(name) is repeated.") }
+        guard query["response_type"] == "code" else {
+            return fail("unsupported_response_type", "Only response_type=code is supported.")
+        }
+        guard let scopes = Scope.parse(query["scope"]) else {
+            return fail("invalid_scope", "Supported scopes: \(Scope.allCases.map(\.rawValue).joined(separator: " ")).")
+        }
+        var challenge: String?
+        if let value = query["code_challenge"] {
+            guard (query["code_challenge_method"] ?? "plain") == "S256" else {
+                return fail("invalid_request", "code_challenge_method must be S256.")
+            }
+            guard value.count == 43, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+                return fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters).")
+            }
+            challenge = value
+        } else if query["code_challenge_method"] != nil {
+            return fail("invalid_request", "code_challenge_method without code_challenge.")
+        }
+        if let state, state.count > 2000 { return fail("invalid_request", "state is too long.") }
+
+        let forceLogin = query["prompt"]?.split(separator: " ").contains("login") ?? false
+        var ownerID: UUID?
+        if !forceLogin, let session = request.cookies[Self.sessionCookie]?.value {
+            ownerID = try await services.sessions.owner(session: session)
+        }
+        let (handle, _) = try await services.requests.create(
+            client: client, redirectURI: redirectURI, scope: Scope.format(scopes), state: state, codeChallenge: challenge,
+            forceLogin: forceLogin, ownerID: ownerID)
+        var response = try await page(for: handle, message: nil)
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.requestCookie, handle, maxAge: AuthorizationRequestStore.lifetimeSeconds)))
+        return response
+    }
+
+    /// Shows the current step again after a POST (the 303 target).
+    func continueFlow(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let handle = request.cookies[Self.requestCookie]?.value else { return Self.expired() }
+        let message: String? = switch request.uri.queryParameters["notice"] {
+        case "failed": "The email or password is incorrect."
+        case "throttled": "Too many failed sign-ins. Wait a few minutes, then try again."
+        default: nil
+        }
+        return try await page(for: handle, message: message)
+    }
+
+    func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        guard case .parameters(let form) = try await FormParameters.read(&request, allowJSON: false, maxBytes: services.maxBodyBytes) else {
+            return HTMLPage.error(.unsupportedMediaType, title: "Unsupported form", message: "Submit the form from the sign-in page.")
+        }
+        guard let handle = request.cookies[Self.requestCookie]?.value,
+            let (pending, csrfHash) = try await services.requests.find(handle: handle)
+        else { return Self.expired() }
+        guard let token = form["csrf_token"],
+            SecretToken.constantTimeEquals(SecretToken.hash(token).bytes, csrfHash)
+        else { return HTMLPage.error(.forbidden, title: "Form expired", message: "This form is no longer valid. Start again from the application.") }
+
+        switch form["action"] {
+        case "sign_in":
+            let email = form["email"] ?? ""
+            let address = context.clientAddress
+            if try await services.throttle.isBlocked(email: email, address: address) {
+                return Self.seeOther(continuePath + "?notice=throttled")
+            }
+            guard let owner = try await services.owners.authenticate(email: email, password: form["password"] ?? "") else {
+                try await services.throttle.recordFailure(email: email, address: address)
+                return Self.seeOther(continuePath + "?notice=failed")
+            }
+            try await services.requests.attachOwner(handle: handle, ownerID: owner.id)
+            let session = try await services.sessions.create(ownerID: owner.id)
+            var response = Self.seeOther(continuePath)
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, session, maxAge: SessionStore.lifetimeSeconds)))
+            return response
+        case "approve":
+            guard let ownerID = pending.ownerID else { return Self.seeOther(continuePath) }
+            guard try await services.requests.finish(handle: handle) else { return Self.expired() }
+            let code = try await services.tokens.issueCode(for: pending, ownerID: ownerID)
+            return Self.redirect(to: pending.redirectURI, with: ["code": code, "state": pending.state])
+        case "deny":
+            guard try await services.requests.finish(handle: handle) else { return Self.expired() }
+            return Self.redirect(to: pending.redirectURI, with: ["error": "access_denied", "state": pending.state])
+        default:
+            return HTMLPage.error(.badRequest, title: "Unknown action", message: "Submit the form from the sign-in page.")
+        }
+    }
+
+    /// Sign-in until the owner is known for this request, consent after.
+    private func page(for handle: String, message: String?) async throws -> Response {
+        guard let (pending, _) = try await services.requests.find(handle: handle) else { return Self.expired() }
+        let csrfToken = AuthorizationRequestStore.csrfToken(forHandle: handle)
+        guard let ownerID = pending.ownerID, let owner = try await services.owners.find(id: ownerID) else {
+            return HTMLPage.signIn(clientName: pending.client.name, csrfToken: csrfToken, action: formAction, message: message, email: "")
+        }
+        return HTMLPage.consent(
+            clientName: pending.client.name, ownerEmail: owner.email, scopes: pending.scope.split(separator: " ").map(String.init),
+            csrfToken: csrfToken, action: formAction)
+    }
+
+    private func cookie(_ name: String, _ value: String, maxAge: Int) -> String {
+        "\(name)=\(value); Path=/; Max-Age=\(maxAge); HttpOnly; SameSite=Lax" + (services.secureCookies ? "; Secure" : "")
+    }
+
+    static func expired() -> Response {
+        HTMLPage.error(.badRequest, title: "Sign-in expired", message: "This sign-in has expired or was already finished. Start again from the application.")
+    }
+
+    static func seeOther(_ location: String) -> Response {
+        var headers = HTMLPage.headers()
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers, body: .init())
+    }
+
+    /// 303 to the client's redirect URI with parameters appended to its own query.
+    static func redirect(to uri: String, with parameters: [String: String?]) -> Response {
+        var components = URLComponents(string: uri)!
+        var items = components.queryItems ?? []
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            if let value { items.append(URLQueryItem(name: name, value: value)) }
+        }
+        components.queryItems = items
+        // URLComponents leaves '+' alone in queries, which receivers read as a space.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+        return seeOther(components.string!)
+    }
+}

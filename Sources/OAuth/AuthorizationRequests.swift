@@ -1,0 +1,119 @@
+import Crypto
+import Foundation
+import Postgres
+
+/// A pending authorization request: created by GET /oauth/authorize once the client and
+/// redirect URI are valid, finished by the owner's approve or deny. The browser holds its
+/// `handle` in a cookie; the forms carry its `csrfToken`. Both are stored only hashed.
+public struct AuthorizationRequest: Sendable {
+    public let client: OAuthClient
+    public let redirectURI: String
+    public let scope: String
+    public let state: String?
+    public let codeChallenge: String?
+    public let forceLogin: Bool
+    /// Set once the owner has signed in for this request (or had a live session).
+    public let ownerID: UUID?
+}
+
+public struct AuthorizationRequestStore: Sendable {
+    public static let lifetimeSeconds = 10 * 60
+    let database: PostgresConnectionPool
+
+    public init(database: PostgresConnectionPool) {
+        self.database = database
+    }
+
+    /// Stores a new request; returns the cookie handle and the CSRF token for its forms.
+    public func create(
+        client: OAuthClient, redirectURI: String, scope: String, state: String?, codeChallenge: String?,
+        forceLogin: Bool, ownerID: UUID?
+    ) async throws -> (handle: String, csrfToken: String) {
+        let handle = SecretToken.generate(prefix: "")
+        let csrf = Self.csrfToken(forHandle: handle)
+        try await database.transaction { connection in
+            // Expired requests are clutter; clear a few wherever new ones are written.
+            try connection.query(
+                """
+                DELETE FROM oauth_authorization_requests WHERE handle_hash IN (
+                    SELECT handle_hash FROM oauth_authorization_requests WHERE expires_at < now() LIMIT 100)
+                """)
+            try connection.query(
+                """
+                INSERT INTO oauth_authorization_requests
+                    (handle_hash, csrf_hash, client_id, redirect_uri, scope, state, code_challenge, force_login, owner_id, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))
+                """,
+                [SecretToken.hash(handle), SecretToken.hash(csrf), client.id, redirectURI, scope, state, codeChallenge,
+                 forceLogin, ownerID, Self.lifetimeSeconds])
+        }
+        return (handle, csrf)
+    }
+
+    /// The CSRF token of a request, derived from its cookie handle so every rendering of the
+    /// forms can carry it without storing it: a page on another site can make the browser send
+    /// the cookie but can neither read it nor this token.
+    public static func csrfToken(forHandle handle: String) -> String {
+        SecretToken.base64URL(SHA256.hash(data: Data(("lockcloud-csrf:" + handle).utf8)))
+    }
+
+    /// The live request for a cookie handle, with its CSRF hash; nil when unknown or expired.
+    public func find(handle: String) async throws -> (request: AuthorizationRequest, csrfHash: [UInt8])? {
+        guard let row = try await database.query(
+            """
+            SELECT r.redirect_uri, r.scope, r.state, r.code_challenge, r.force_login, r.owner_id, r.csrf_hash,
+                   c.client_id, c.name, c.redirect_uris
+            FROM oauth_authorization_requests r JOIN oauth_clients c USING (client_id)
+            WHERE r.handle_hash = $1 AND r.expires_at > now()
+            """, [SecretToken.hash(handle)]
+        ).singleRow() else { return nil }
+        let client = OAuthClient(
+            id: try row.decode(String.self, at: 7), name: try row.decode(String.self, at: 8),
+            redirectURIs: try row.decode(PostgresTextArray.self, at: 9).values)
+        let request = AuthorizationRequest(
+            client: client, redirectURI: try row.decode(String.self, at: 0), scope: try row.decode(String.self, at: 1),
+            state: try row.decode(String?.self, at: 2), codeChallenge: try row.decode(String?.self, at: 3),
+            forceLogin: try row.decode(Bool.self, at: 4), ownerID: try row.decode(UUID?.self, at: 5))
+        return (request, try row.decode(PostgresBytes.self, at: 6).bytes)
+    }
+
+    public func attachOwner(handle: String, ownerID: UUID) async throws {
+        try await database.query(
+            "UPDATE oauth_authorization_requests SET owner_id = $2 WHERE handle_hash = $1",
+            [SecretToken.hash(handle), ownerID])
+    }
+
+    /// Ends the request (approved or denied): true only for the first caller, so a double
+    /// submit cannot issue two codes.
+    public func finish(handle: String) async throws -> Bool {
+        try await database.query(
+            "DELETE FROM oauth_authorization_requests WHERE handle_hash = $1 AND expires_at > now()",
+            [SecretToken.hash(handle)]
+        ).affectedRows == 1
+    }
+}
+
+/// Browser sessions on the authorization pages, so an owner signs in once per browser.
+public struct SessionStore: Sendable {
+    public static let lifetimeSeconds = 12 * 3600
+    let database: PostgresConnectionPool
+
+    public init(database: PostgresConnectionPool) {
+        self.database = database
+    }
+
+    public func create(ownerID: UUID) async throws -> String {
+        let session = SecretToken.generate(prefix: "")
+        try await database.query(
+            "INSERT INTO oauth_sessions (session_hash, owner_id, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))",
+            [SecretToken.hash(session), ownerID, Self.lifetimeSeconds])
+        return session
+    }
+
+    public func owner(session: String) async throws -> UUID? {
+        try await database.query(
+            "SELECT owner_id FROM oauth_sessions WHERE session_hash = $1 AND expires_at > now()",
+            [SecretToken.hash(session)]
+        ).singleRow().map { try $0.decode(UUID.self, at: 0) }
+    }
+}
