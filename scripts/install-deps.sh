@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what LockCloud needs and is missing: Debian packages (PostgreSQL server and client,
-# libpq and OpenSSL headers, pkg-config, curl) and a Python virtualenv in .venv with the test
-# tools (pytest, requests, schemathesis). Safe to run again: it only installs what is missing.
+# libpq and OpenSSL headers, pkg-config, curl; for tests also chromium and chromium-driver) and a
+# Python virtualenv in .venv with the test tools (tests/requirements.txt). Safe to run again: it only installs what is missing.
 #   scripts/install-deps.sh          packages for `make run`
 #   scripts/install-deps.sh --test   also the Python test tools
 set -euo pipefail
@@ -12,7 +12,10 @@ want_test=0
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl; do
+packages=(postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl)
+# The sign-in pages are also tested in a real headless browser.
+[ "$want_test" = 1 ] && packages+=(chromium chromium-driver)
+for pkg in "${packages[@]}"; do
   have_pkg "$pkg" || missing+=("$pkg")
 done
 if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -15,5 +15,17 @@ fi
 
 export LOCKCLOUD_HOST=${LOCKCLOUD_HOST:-127.0.0.1}
 export LOCKCLOUD_PORT=${LOCKCLOUD_PORT:-8080}
-echo "run: LockCloud on http://$LOCKCLOUD_HOST:$LOCKCLOUD_PORT (Ctrl-C stops it; the database keeps running)"
-exec "$(swift build --show-bin-path)/lockcloud" serve
+bin="$(swift build --show-bin-path)/lockcloud"
+
+# Schema, then the contract's demo data (owners alice and bob, client seam); both idempotent.
+"$bin" migrate
+"$bin" demo
+
+base="http://$LOCKCLOUD_HOST:$LOCKCLOUD_PORT"
+cat <<INFO
+run: LockCloud on $base (Ctrl-C stops it; the database keeps running)
+run: demo owners alice@example.com and bob@example.com, password lockcloud-demo
+run: demo client seam / seamsecret; sign in as alice at
+     $base/oauth/authorize?response_type=code&client_id=seam&redirect_uri=http%3A%2F%2Flocalhost%3A3020%2Foauth%2Fcallback&scope=locks.read%20locks.write&state=demo
+INFO
+exec "$bin" serve

@@ -47,7 +47,9 @@ swift_failed=$(grep -Ec '✘ Test [^r].* failed' "$work/swift-test.log")
 passed=$((passed + ${swift_total:-0} - swift_failed)); failed=$((failed + swift_failed))
 outcome[swift]=$swift_rc
 
-echo; echo "== starting the server for the HTTP tests"
+echo; echo "== starting the server for the HTTP tests (with the contract's demo data)"
+"$bin" migrate --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning >/dev/null || exit 1
+"$bin" demo --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning >/dev/null || exit 1
 api_port=$(scripts/free-port.sh)
 export LOCKCLOUD_URL="http://127.0.0.1:$api_port"
 export LOCKCLOUD_BIN="$bin"

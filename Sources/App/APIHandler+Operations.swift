@@ -2,6 +2,7 @@ import Foundation
 import LockCloudAPI
 import OpenAPIRuntime
 import Logging
+import OAuth
 import Postgres
 import Prometheus
 
@@ -23,5 +24,16 @@ extension APIHandler {
 
     func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
         .ok(.init(body: .plainText(HTTPBody(metrics.emitToString()))))
+    }
+}
+
+extension APIHandler {
+    func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
+        let grant = try RequestAuthentication.required()
+        guard let owner = try await owners.find(id: grant.ownerID) else {
+            // The account was deleted after the token was issued.
+            return .unauthorized(.init(body: .json(.init(errorCode: "INVALID_TOKEN", message: "The account no longer exists."))))
+        }
+        return .ok(.init(body: .json(.init(userId: owner.id.uuidString.lowercased(), email: owner.email))))
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import OAuth
 import LockCloudAPI
 import Postgres
 import Prometheus
@@ -7,6 +8,7 @@ import Prometheus
 /// extension file (`APIHandler+Health.swift`, ...); this holds what they share.
 struct APIHandler: APIProtocol {
     let database: PostgresConnectionPool
+    let owners: OwnerStore
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 }

@@ -38,13 +38,14 @@ public func buildApplication(
     router.add(middleware: ErrorMiddleware(routes: routes))
     router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
 
-    let handler = APIHandler(database: pool, metrics: metrics, logger: logger)
+    let oauth = OAuthServices(database: pool, config: config)
+    let handler = APIHandler(database: pool, owners: oauth.owners, metrics: metrics, logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
-        configuration: .init(jsonEncodingOptions: [.sortedKeys]))
+        configuration: .init(jsonEncodingOptions: [.sortedKeys]),
+        middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
-    let oauth = OAuthServices(database: pool, config: config)
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
 
     return Application(

@@ -47,7 +47,8 @@ struct FormParameters: Sendable {
     static func read(_ request: inout Request, allowJSON: Bool, maxBytes: Int) async throws -> ReadResult {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let data = Data(buffer: try await request.collectBody(upTo: maxBytes))
-        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+        // An empty body without a type reads as an empty form: the caller then names what is missing.
+        if contentType.hasPrefix("application/x-www-form-urlencoded") || (contentType.isEmpty && data.isEmpty) {
             return .parameters(FormParameters(urlEncoded: String(decoding: data, as: UTF8.self)))
         }
         if allowJSON, contentType.hasPrefix("application/json") {

@@ -1,0 +1,55 @@
+import Foundation
+import HTTPTypes
+import OAuth
+import OpenAPIRuntime
+
+/// The authenticated caller of a resource operation, set by `BearerAuthMiddleware` for the
+/// duration of the handler. Handlers read it; nothing re-parses the token.
+enum RequestAuthentication {
+    @TaskLocal static var grant: AccessGrant?
+
+    /// The grant of the current request; a handler reached without one is a wiring bug.
+    static func required() throws -> AccessGrant {
+        guard let grant else { throw APIError.internalError() }
+        return grant
+    }
+}
+
+/// RFC 6750 bearer authentication for the generated operations. Reads require `locks.read`,
+/// changes `locks.write`; operations not listed as public are protected (fail closed).
+struct BearerAuthMiddleware: ServerMiddleware {
+    static let publicOperations: Set<String> = ["getHealth", "getMetrics"]
+    let tokens: TokenService
+
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        if Self.publicOperations.contains(operationID) {
+            return try await next(request, body, metadata)
+        }
+        guard let header = request.headerFields[.authorization], header.count > 7,
+            header.prefix(7).lowercased() == "bearer "
+        else { return Self.refusal(.unauthorized, "INVALID_TOKEN", "A bearer access token is required.", challenge: "error=\"invalid_token\"") }
+        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        guard let grant = try await tokens.authenticate(accessToken: token) else {
+            return Self.refusal(.unauthorized, "INVALID_TOKEN", "The access token is invalid, expired or revoked.",
+                                challenge: "error=\"invalid_token\"")
+        }
+        let needed: Scope = (request.method == .get || request.method == .head) ? .locksRead : .locksWrite
+        guard grant.scopes.contains(needed) else {
+            return Self.refusal(.forbidden, "INSUFFICIENT_SCOPE", "This operation needs the \(needed.rawValue) scope.",
+                                challenge: "error=\"insufficient_scope\", scope=\"\(needed.rawValue)\"")
+        }
+        return try await RequestAuthentication.$grant.withValue(grant) {
+            try await next(request, body, metadata)
+        }
+    }
+
+    static func refusal(_ status: HTTPResponse.Status, _ code: String, _ message: String, challenge: String) -> (HTTPResponse, HTTPBody?) {
+        let body = (try? JSONEncoder.compact.encode(["error_code": code, "message": message])) ?? Data()
+        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        fields[.wwwAuthenticate] = "Bearer realm=\"LockCloud\", \(challenge)"
+        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(body))
+    }
+}
