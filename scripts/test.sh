@@ -74,7 +74,10 @@ passed=$((passed + ${py_passed:-0})); failed=$((failed + ${py_failed:-0}))
 outcome[pytest]=$py_rc
 
 echo; echo "== 3/3 schemathesis: openapi/openapi.yaml against the server"
-.venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" \
+# A real access token (demo owner alice, through the HTML flow), so protected operations are
+# exercised beyond their 401s.
+token=$(cd tests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oauth_helpers.tokens_for(os.environ["LOCKCLOUD_URL"])["access_token"])')
+.venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee "$work/schemathesis.log"
 st_rc=${PIPESTATUS[0]}
