@@ -113,6 +113,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "OAuthTests",
+            dependencies: ["OAuth"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "AppTests",
             dependencies: [
                 "App",
