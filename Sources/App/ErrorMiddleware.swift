@@ -50,10 +50,16 @@ struct ErrorMiddleware: RouterMiddleware {
 
     private func classify(serverError: ServerError, path: String, logger: Logger) -> APIError {
         let underlying = serverError.underlyingError
-        if underlying is APIError || underlying is PostgresError || underlying is HTTPError {
-            return classify(underlying, path: path, logger: logger)
+        // Errors from handlers and middleware arrive wrapped once more (RuntimeError.handlerFailed,
+        // .middlewareFailed); look inside for the ones we know.
+        if let known = Self.find(APIError.self, in: underlying) { return known }
+        if let database = Self.find(PostgresError.self, in: underlying) {
+            return classify(database, path: path, logger: logger)
         }
-        if let decoding = Self.decodingError(in: underlying) {
+        if let http = Self.find(HTTPError.self, in: underlying) {
+            return classify(http, path: path, logger: logger)
+        }
+        if let decoding = Self.find(DecodingError.self, in: underlying) {
             return Self.describe(decoding)
         }
         let status = serverError.httpStatus
@@ -66,12 +72,12 @@ struct ErrorMiddleware: RouterMiddleware {
         return .internalError()
     }
 
-    private static func decodingError(in error: any Error) -> DecodingError? {
-        if let decoding = error as? DecodingError { return decoding }
-        // The runtime wraps some decode failures once more (RuntimeError.failedToParseRequest).
-        let mirror = Mirror(reflecting: error)
-        for child in mirror.children {
-            if let decoding = child.value as? DecodingError { return decoding }
+    /// The error itself, or one nested in an enum payload up to two levels down.
+    private static func find<T>(_ type: T.Type, in value: Any, depth: Int = 0) -> T? {
+        if let match = value as? T { return match }
+        guard depth < 3 else { return nil }
+        for child in Mirror(reflecting: value).children {
+            if let match = find(type, in: child.value, depth: depth + 1) { return match }
         }
         return nil
     }

@@ -77,3 +77,15 @@ struct ErrorMiddlewareTests {
         #expect(!error.message.contains("secret_constraint"))
     }
 }
+
+extension ErrorMiddlewareTests {
+    enum Wrapper: Error { case failed(any Error) }
+
+    @Test("errors wrapped by the runtime (handler or middleware failures) are still recognised")
+    func wrappedErrors() {
+        let wrapped = serverError(Wrapper.failed(PostgresError(.connectionLost, "gone")))
+        #expect(middleware.classify(wrapped, path: "/x", logger: logger).status == .serviceUnavailable)
+        let ours = serverError(Wrapper.failed(APIError(.conflict, "PIN_CONFLICT", "taken")))
+        #expect(middleware.classify(ours, path: "/x", logger: logger).errorCode == "PIN_CONFLICT")
+    }
+}
