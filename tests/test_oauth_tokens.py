@@ -201,3 +201,39 @@ def test_client_commands(lockcloud_bin, database_url):
     assert bad.returncode != 0 and "redirect URI" in bad.stderr
     assert cli(lockcloud_bin, database_url, "clients", "delete", client_id).returncode == 0
     assert client_id not in cli(lockcloud_bin, database_url, "clients", "list").stdout
+
+
+def sha256_hex(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_expired_access_tokens_and_idle_refresh_tokens_are_refused(base_url, database_url):
+    tokens = tokens_for(base_url)
+    # Age the rows as time would (the lifetimes themselves are configuration).
+    psql(database_url, "UPDATE oauth_access_tokens SET expires_at = now() - interval '1 second' "
+                       "WHERE token_hash = decode('%s', 'hex')" % sha256_hex(tokens["access_token"]))
+    assert me(base_url, tokens["access_token"]).status_code == 401
+    refreshed = requests.post(f"{base_url}/oauth/token", auth=SEAM,
+                              data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200  # refresh is what an expired access token is for
+
+    psql(database_url, "UPDATE oauth_grants SET last_used_at = now() - interval '91 days' "
+                       "WHERE refresh_token_hash = decode('%s', 'hex')" % sha256_hex(tokens["refresh_token"]))
+    idle = requests.post(f"{base_url}/oauth/token", auth=SEAM,
+                         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert idle.status_code == 400 and idle.json()["error"] == "invalid_grant"
+
+
+def test_expired_codes_are_refused(base_url, database_url):
+    code, verifier = fresh_code(base_url)
+    psql(database_url, "UPDATE oauth_authorization_codes SET expires_at = now() - interval '1 second' "
+                       "WHERE code_hash = decode('%s', 'hex')" % sha256_hex(code))
+    response = exchange(base_url, code, verifier)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_codes_live_at_most_ten_minutes(base_url, database_url):
+    code, _ = fresh_code(base_url)
+    lifetime = psql(database_url, "SELECT extract(epoch FROM expires_at - created_at)::int FROM oauth_authorization_codes "
+                                  "WHERE code_hash = decode('%s', 'hex')" % sha256_hex(code))
+    assert 0 < int(lifetime) <= 600
