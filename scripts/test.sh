@@ -31,8 +31,13 @@ echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
 echo "test: building"
 swift build --build-tests >"$work/build.log" 2>&1
 build_rc=$?
-grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting|Linking|Applying)' "$work/build.log"
-if [ "$build_rc" != 0 ]; then echo "test: build failed" >&2; exit 1; fi
+if [ "$build_rc" != 0 ]; then
+  grep -Ev '^\[[0-9]+/[0-9]+\] ' "$work/build.log"; echo "test: build failed" >&2; exit 1
+fi
+# Our own code builds without warnings; the generated API code has cosmetic ones (unused
+# `package import`) that the generator only silences on newer compilers, so they are not shown.
+own_warnings=$(grep -E '^/.*/(Sources|Tests)/[A-Za-z]+/[^ ]+\.swift:[0-9]+:[0-9]+: warning:' "$work/build.log" | grep -v '/.build' | sort -u)
+if [ -n "$own_warnings" ]; then echo "$own_warnings"; else echo "test: build complete, no warnings in our code"; fi
 bin="$(swift build --show-bin-path)/lockcloud"
 
 declare -A outcome

@@ -11,33 +11,21 @@ extension String: PostgresDecodable {
     public init(postgresText: String) { self = postgresText }
 }
 
-extension Int: PostgresDecodable {
+/// Numbers parse with their own `LosslessStringConvertible` initializer, which accepts exactly
+/// what PostgreSQL prints for integer and float8 columns.
+public protocol PostgresNumberDecodable: PostgresDecodable, LosslessStringConvertible {}
+
+extension PostgresNumberDecodable {
     public init(postgresText: String) throws {
-        guard let value = Int(postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "Int") }
+        guard let value = Self(postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "\(Self.self)") }
         self = value
     }
 }
 
-extension Int64: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let value = Int64(postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "Int64") }
-        self = value
-    }
-}
-
-extension Int32: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let value = Int32(postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "Int32") }
-        self = value
-    }
-}
-
-extension Double: PostgresDecodable {
-    public init(postgresText: String) throws {
-        guard let value = Double(postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "Double") }
-        self = value
-    }
-}
+extension Int: PostgresNumberDecodable {}
+extension Int64: PostgresNumberDecodable {}
+extension Int32: PostgresNumberDecodable {}
+extension Double: PostgresNumberDecodable {}
 
 extension Bool: PostgresDecodable {
     public init(postgresText: String) throws {
