@@ -61,6 +61,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Locks: models, owners' locks, sealed offline keys, the event log. Rules and SQL only.
+        .target(
+            name: "Locks",
+            dependencies: [
+                "Postgres",
+                "OAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Types and server stubs generated from openapi/openapi.yaml (symlinked here).
         .target(
             name: "LockCloudAPI",
@@ -76,6 +87,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "OAuth",
+                "Locks",
                 "LockCloudAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),

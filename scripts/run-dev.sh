@@ -13,6 +13,14 @@ if [ -z "${DATABASE_URL:-}" ]; then
   echo "run: development PostgreSQL on 127.0.0.1:$pgport (data in $pgdata)"
 fi
 
+# The key that seals per-lock offline keys: kept beside the dev database, made once.
+if [ -z "${LOCKCLOUD_KEY_ENCRYPTION_KEY:-}" ]; then
+  keyfile=.data/key-encryption-key
+  mkdir -p .data
+  [ -s "$keyfile" ] || (umask 077; python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())' > "$keyfile")
+  export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(cat "$keyfile")
+fi
+
 export LOCKCLOUD_HOST=${LOCKCLOUD_HOST:-127.0.0.1}
 export LOCKCLOUD_PORT=${LOCKCLOUD_PORT:-8080}
 bin="$(swift build --show-bin-path)/lockcloud"

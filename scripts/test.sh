@@ -26,6 +26,8 @@ scripts/pg.sh up "$work/pg" "$pg_port" || { echo "test: could not start PostgreS
 export LOCKCLOUD_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
 export LOCKCLOUD_TEST_PG_SCRIPT="$root/scripts/pg.sh"
 export LOCKCLOUD_TEST_WORKDIR="$work"
+# A fresh key-encryption key per run (servers started by the tests inherit it).
+export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
 
 echo "test: building"

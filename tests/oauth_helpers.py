@@ -83,9 +83,9 @@ def exchange(base_url, code, verifier=None, redirect_uri=SEAM_REDIRECT, auth=SEA
     return requests.post(f"{base_url}/oauth/token", data=fields, auth=auth)
 
 
-def tokens_for(base_url, email="alice@example.com", scope="locks.read locks.write"):
+def tokens_for(base_url, email="alice@example.com", scope="locks.read locks.write", password=PASSWORD):
     verifier, challenge = pkce_pair()
-    location = Browser(base_url).code_flow(email=email, challenge=challenge, scope=scope)
+    location = Browser(base_url).code_flow(email=email, password=password, challenge=challenge, scope=scope)
     response = exchange(base_url, query_of(location)["code"], verifier)
     assert response.status_code == 200, response.text
     return response.json()

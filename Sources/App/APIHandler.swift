@@ -1,4 +1,5 @@
 import Logging
+import Locks
 import OAuth
 import LockCloudAPI
 import Postgres
@@ -9,6 +10,7 @@ import Prometheus
 struct APIHandler: APIProtocol {
     let database: PostgresConnectionPool
     let owners: OwnerStore
+    let locks: LockStore
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 }

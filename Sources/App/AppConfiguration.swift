@@ -22,6 +22,8 @@ public struct AppConfiguration: Sendable {
     public var accessTokenSeconds: Int
     public var refreshTokenIdleSeconds: Int
     public var bcryptCost: Int
+    /// Base64 of 32 bytes: seals per-lock offline keys (AES-GCM). Required to serve.
+    public var keyEncryptionKey: String
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -48,6 +50,8 @@ public struct AppConfiguration: Sendable {
         public static let accessTokenSeconds = Setting(key: ["lockcloud", "access", "token", "seconds"], defaultValue: "3600")
         public static let refreshTokenIdleSeconds = Setting(key: ["lockcloud", "refresh", "token", "idle", "seconds"], defaultValue: "7776000")
         public static let bcryptCost = Setting(key: ["lockcloud", "bcrypt", "cost"], defaultValue: "11")
+        /// No default on purpose: a key everyone knows protects nothing.
+        public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
 
     public struct InvalidSetting: Error, CustomStringConvertible {
@@ -94,6 +98,7 @@ public struct AppConfiguration: Sendable {
         accessTokenSeconds = try integer(Settings.accessTokenSeconds, 60...86_400)
         refreshTokenIdleSeconds = try integer(Settings.refreshTokenIdleSeconds, 3600...(5 * 366 * 86_400))
         bcryptCost = try integer(Settings.bcryptCost, 4...16)
+        keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL
         while url.hasSuffix("/") { url.removeLast() }

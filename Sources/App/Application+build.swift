@@ -5,6 +5,7 @@ import LockCloudAPI
 import Metrics
 import OpenAPIHummingbird
 import OpenAPIRuntime
+import Locks
 import OAuth
 import Postgres
 import Prometheus
@@ -19,6 +20,12 @@ public func buildApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
+    let sealer: KeySealer
+    do {
+        sealer = try KeySealer(base64Key: config.keyEncryptionKey)
+    } catch {
+        throw AppConfiguration.InvalidSetting(description: "\(error)")
+    }
     let pool = PostgresConnectionPool(connection: config.connectionSettings, pool: config.poolSettings, logger: logger)
     if config.migrateOnStart {
         do {
@@ -39,11 +46,13 @@ public func buildApplication(
     router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
 
     let oauth = OAuthServices(database: pool, config: config)
-    let handler = APIHandler(database: pool, owners: oauth.owners, metrics: metrics, logger: logger)
+    let handler = APIHandler(
+        database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), metrics: metrics,
+        logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
-        configuration: .init(jsonEncodingOptions: [.sortedKeys]),
+        configuration: .init(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)

@@ -1,0 +1,67 @@
+import Foundation
+import Postgres
+
+/// A paired lock with its model's capabilities, as the API shows it.
+public struct Lock: Sendable, Equatable {
+    public let id: UUID
+    public let ownerID: UUID
+    public var name: String
+    public let model: String
+    public var address: String?
+    public var timezone: String
+    public let latitude: Double?
+    public let longitude: Double?
+    public let bridgeID: UUID?
+    public let online: Bool
+    public let batteryLevel: Int?
+    public let signalQuality: Int?
+    public let lockState: String
+    public let doorState: String
+    public let deviceTime: Date?
+    public let createdAt: Date
+    public let updatedAt: Date
+    public let canProgramOnlineAccessCodes: Bool
+    public let canProgramOfflineAccessCodes: Bool
+    public let codeLengthMin: Int
+    public let codeLengthMax: Int
+    public let maxAccessCodes: Int
+    /// created_at in microseconds since 1970, exact: the page cursor's first half.
+    let createdMicros: Int64
+
+    /// Decodes a row of the `live_locks` view (`SELECT * FROM live_locks ...`).
+    init(row: PostgresRow) throws {
+        id = try row.decode(UUID.self, column: "lock_id")
+        ownerID = try row.decode(UUID.self, column: "owner_id")
+        name = try row.decode(String.self, column: "name")
+        model = try row.decode(String.self, column: "model_id")
+        address = try row.decode(String?.self, column: "address")
+        timezone = try row.decode(String.self, column: "timezone")
+        latitude = try row.decode(Double?.self, column: "latitude")
+        longitude = try row.decode(Double?.self, column: "longitude")
+        bridgeID = try row.decode(UUID?.self, column: "bridge_id")
+        online = try row.decode(Bool.self, column: "online")
+        batteryLevel = try row.decode(Int?.self, column: "battery_level")
+        signalQuality = try row.decode(Int?.self, column: "signal_quality")
+        lockState = try row.decode(String.self, column: "lock_state")
+        doorState = try row.decode(String.self, column: "door_state")
+        deviceTime = try row.decode(Date?.self, column: "device_time")
+        createdAt = try row.decode(Date.self, column: "created_at")
+        updatedAt = try row.decode(Date.self, column: "updated_at")
+        createdMicros = try row.decode(Int64.self, column: "created_micros")
+        canProgramOnlineAccessCodes = try row.decode(Bool.self, column: "supports_online_codes")
+        canProgramOfflineAccessCodes = try row.decode(Bool.self, column: "supports_offline_codes")
+        codeLengthMin = try row.decode(Int.self, column: "code_length_min")
+        codeLengthMax = try row.decode(Int.self, column: "code_length_max")
+        maxAccessCodes = try row.decode(Int.self, column: "max_access_codes")
+    }
+}
+
+/// Why a lock change was refused; each maps to an `error_code` at the HTTP edge.
+public enum LockError: Error, Equatable {
+    case invalidName
+    case invalidAddress
+    case invalidTimezone(String)
+    case unknownModel(String)
+    case invalidCursor
+    case invalidLimit
+}

@@ -1,0 +1,139 @@
+import Foundation
+import OAuth
+import Postgres
+
+/// Owners' locks. Every query is scoped by owner, so another owner's lock is simply not found.
+public struct LockStore: Sendable {
+    let database: PostgresConnectionPool
+    let sealer: KeySealer
+
+    public init(database: PostgresConnectionPool, sealer: KeySealer) {
+        self.database = database
+        self.sealer = sealer
+    }
+
+    public struct Page: Sendable {
+        public let locks: [Lock]
+        public let nextCursor: String?
+    }
+
+    /// The owner's locks in pairing order (created_at, then lock_id), `limit` at a time.
+    public func list(ownerID: UUID, limit: Int, cursor: String?) async throws -> Page {
+        guard (1...1000).contains(limit) else { throw LockError.invalidLimit }
+        var after = (micros: Int64.min, id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        if let cursor {
+            guard let decoded = PageCursor.decode(cursor) else { throw LockError.invalidCursor }
+            after = decoded
+        }
+        let rows = try await database.query(
+            """
+            SELECT * FROM live_locks
+            WHERE owner_id = $1 AND (created_micros, lock_id) > ($2::bigint, $3::uuid)
+            ORDER BY created_micros, lock_id
+            LIMIT $4
+            """, [ownerID, after.micros, after.id, limit + 1]
+        ).rows
+        let locks = try rows.prefix(limit).map(Lock.init(row:))
+        let next = rows.count > limit ? locks.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
+        return Page(locks: locks, nextCursor: next)
+    }
+
+    public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
+        try await database.query("SELECT * FROM live_locks WHERE owner_id = $1 AND lock_id = $2", [ownerID, lockID])
+            .singleRow().map(Lock.init(row:))
+    }
+
+    public struct Pairing: Sendable {
+        public let lock: Lock
+        /// The lock's device gateway credential, shown once (stored only hashed).
+        public let deviceCredential: String
+    }
+
+    /// Pairs a lock: creates its device credential and its offline key (sealed at rest), and
+    /// records `device.added` in the same transaction.
+    public func pair(ownerID: UUID, name: String, model: String?, timezone: String, address: String?) async throws -> Pairing {
+        try Self.validate(name: name, address: address, timezone: timezone)
+        let lockID = UUID()
+        let credential = SecretToken.generate(prefix: "lcd_")
+        let sealedKey = try sealer.seal(SecretToken.randomBytes(32), lockID: lockID)
+        let lock = try await database.transaction { connection -> Lock? in
+            let inserted = try connection.query(
+                """
+                INSERT INTO locks (lock_id, owner_id, model_id, name, address, timezone, device_credential_hash, offline_key_sealed)
+                SELECT $1, $2, model_id, $4, $5, $6, $7, $8 FROM lock_models
+                WHERE ($3::text IS NULL AND is_default) OR model_id = $3
+                """,
+                [lockID, ownerID, model, name, address, timezone, SecretToken.hash(credential), PostgresBytes(sealedKey)])
+            guard inserted.affectedRows == 1 else { return nil }
+            let lock = try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).rows[0])
+            try EventLog.append(
+                "device.added", ownerID: ownerID, deviceID: lockID,
+                data: ["device_id": lockID.uuidString.lowercased(), "model": lock.model, "name": lock.name], on: connection)
+            return lock
+        }
+        guard let lock else { throw LockError.unknownModel(model ?? "(default)") }
+        return Pairing(lock: lock, deviceCredential: credential)
+    }
+
+    /// Renames or moves a lock; nil fields stay as they are, an empty address clears it.
+    public func update(ownerID: UUID, lockID: UUID, name: String?, address: String?, timezone: String?) async throws -> Lock? {
+        if let name { try Self.validate(name: name, address: nil, timezone: nil) }
+        if let address { try Self.validate(name: nil, address: address, timezone: nil) }
+        if let timezone { try Self.validate(name: nil, address: nil, timezone: timezone) }
+        return try await database.transaction { connection -> Lock? in
+            let updated = try connection.query(
+                """
+                UPDATE locks SET name = coalesce($3, name),
+                                 address = CASE WHEN $4::text IS NULL THEN address ELSE nullif($4, '') END,
+                                 timezone = coalesce($5, timezone)
+                WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL
+                """, [ownerID, lockID, name, address, timezone])
+            guard updated.affectedRows == 1 else { return nil }
+            return try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).rows[0])
+        }
+    }
+
+    /// Unpairs a lock: it leaves every API and its credential stops working, while its row,
+    /// history and events stay. Records `device.removed`. False when not the owner's lock.
+    public func unpair(ownerID: UUID, lockID: UUID) async throws -> Bool {
+        try await database.transaction { connection in
+            let removed = try connection.query(
+                "UPDATE locks SET removed_at = now(), online = false WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL",
+                [ownerID, lockID])
+            guard removed.affectedRows == 1 else { return false }
+            try EventLog.append(
+                "device.removed", ownerID: ownerID, deviceID: lockID, data: ["device_id": lockID.uuidString.lowercased()],
+                on: connection)
+            return true
+        }
+    }
+
+    static func validate(name: String?, address: String?, timezone: String?) throws {
+        if let name, !(1...200).contains(name.count) || name.allSatisfy(\.isWhitespace) { throw LockError.invalidName }
+        if let address, address.count > 500 { throw LockError.invalidAddress }
+        if let timezone, !TimeZoneNames.isKnown(timezone) { throw LockError.invalidTimezone(timezone) }
+    }
+}
+
+/// IANA time zone names as the system's tz database knows them ("Europe/Berlin", "UTC").
+enum TimeZoneNames {
+    static let known = Set(TimeZone.knownTimeZoneIdentifiers)
+    static func isKnown(_ name: String) -> Bool { known.contains(name) || name == "UTC" }
+}
+
+/// Opaque page cursors: base64url of "micros:uuid".
+enum PageCursor {
+    static func encode(micros: Int64, id: UUID) -> String {
+        SecretToken.base64URL(Array("\(micros):\(id.uuidString.lowercased())".utf8))
+    }
+
+    static func decode(_ cursor: String) -> (micros: Int64, id: UUID)? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard cursor.count <= 200, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8)
+        else { return nil }
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else { return nil }
+        return (micros, id)
+    }
+}
