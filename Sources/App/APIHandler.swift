@@ -11,6 +11,8 @@ struct APIHandler: APIProtocol {
     let database: PostgresConnectionPool
     let owners: OwnerStore
     let locks: LockStore
+    let actions: ActionStore
+    let unlockWaitSeconds: Int
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 }

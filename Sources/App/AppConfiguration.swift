@@ -24,6 +24,12 @@ public struct AppConfiguration: Sendable {
     public var bcryptCost: Int
     /// Base64 of 32 bytes: seals per-lock offline keys (AES-GCM). Required to serve.
     public var keyEncryptionKey: String
+    /// Seconds a lock has to answer an action before it fails with DEVICE_TIMEOUT.
+    public var actionTimeoutSeconds: Int
+    /// Seconds without a heartbeat after which a lock is marked offline.
+    public var heartbeatTimeoutSeconds: Int
+    /// Seconds `POST /locks/{id}/unlock` waits for the lock.
+    public var unlockWaitSeconds: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -50,6 +56,9 @@ public struct AppConfiguration: Sendable {
         public static let accessTokenSeconds = Setting(key: ["lockcloud", "access", "token", "seconds"], defaultValue: "3600")
         public static let refreshTokenIdleSeconds = Setting(key: ["lockcloud", "refresh", "token", "idle", "seconds"], defaultValue: "7776000")
         public static let bcryptCost = Setting(key: ["lockcloud", "bcrypt", "cost"], defaultValue: "11")
+        public static let actionTimeoutSeconds = Setting(key: ["lockcloud", "action", "timeout", "seconds"], defaultValue: "30")
+        public static let heartbeatTimeoutSeconds = Setting(key: ["lockcloud", "heartbeat", "timeout", "seconds"], defaultValue: "60")
+        public static let unlockWaitSeconds = Setting(key: ["lockcloud", "unlock", "wait", "seconds"], defaultValue: "10")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -98,6 +107,9 @@ public struct AppConfiguration: Sendable {
         accessTokenSeconds = try integer(Settings.accessTokenSeconds, 60...86_400)
         refreshTokenIdleSeconds = try integer(Settings.refreshTokenIdleSeconds, 3600...(5 * 366 * 86_400))
         bcryptCost = try integer(Settings.bcryptCost, 4...16)
+        actionTimeoutSeconds = try integer(Settings.actionTimeoutSeconds, 1...3600)
+        heartbeatTimeoutSeconds = try integer(Settings.heartbeatTimeoutSeconds, 2...86_400)
+        unlockWaitSeconds = try integer(Settings.unlockWaitSeconds, 1...60)
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

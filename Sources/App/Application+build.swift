@@ -46,9 +46,11 @@ public func buildApplication(
     router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
 
     let oauth = OAuthServices(database: pool, config: config)
+    let actions = ActionStore(database: pool)
+    let gateway = DeviceGatewayStore(database: pool)
     let handler = APIHandler(
-        database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), metrics: metrics,
-        logger: logger)
+        database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), actions: actions,
+        unlockWaitSeconds: config.unlockWaitSeconds, metrics: metrics, logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
@@ -56,11 +58,16 @@ public func buildApplication(
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
+    DeviceGatewayRoutes(gateway: gateway, maxBodyBytes: config.maxBodyBytes)
+        .register(on: router, routes: routes, basePath: config.basePath)
+    let sweeper = DeviceSweeperService(
+        actions: actions, gateway: gateway, actionTimeoutSeconds: config.actionTimeoutSeconds,
+        heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
 
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "LockCloud"),
-        services: [DatabasePoolService(pool: pool)],
+        services: [DatabasePoolService(pool: pool), sweeper],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
         logger: logger)
 }

@@ -1,0 +1,136 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Locks
+import NIOCore
+import NIOFoundationEssentialsCompat
+import Postgres
+
+/// The device gateway: the locks' own API under /device/v1, authenticated by the credential
+/// issued at pairing. Hand-written routes because the command poll waits (long polling).
+struct DeviceGatewayRoutes: Sendable {
+    let gateway: DeviceGatewayStore
+    let maxBodyBytes: Int
+
+    func register(on router: Router<AppRequestContext>, routes: RouteTable, basePath: String) {
+        func add(_ path: String, _ method: HTTPRequest.Method,
+                 _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) {
+            routes.record(path: basePath + path, method: method)
+            router.on(RouterPath(basePath + path), method: method, use: handler)
+        }
+        add("/device/v1/heartbeat", .post, heartbeat)
+        add("/device/v1/commands", .get, commands)
+        add("/device/v1/commands/{command_id}/result", .post, result)
+    }
+
+    private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
+            let device = try await gateway.authenticate(credential: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        else { throw APIError(.unauthorized, "INVALID_DEVICE_CREDENTIAL", "A valid device credential is required.") }
+        return device
+    }
+
+    private func jsonBody(_ request: Request) async throws -> [String: Any] {
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.")
+        }
+        var request = request
+        let data = Data(buffer: try await request.collectBody(upTo: maxBodyBytes))
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw APIError(.badRequest, "INVALID_JSON", "The body is not a JSON object.")
+        }
+        return object
+    }
+
+    private static func field<T>(_ object: [String: Any], _ name: String, _ type: T.Type) throws -> T? {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        guard let typed = value as? T else { throw APIError(.badRequest, "INVALID_REQUEST", "\(name) has the wrong type.") }
+        return typed
+    }
+
+    private static func oneOf(_ value: String?, _ allowed: Set<String>, _ name: String) throws -> String? {
+        guard let value else { return nil }
+        guard allowed.contains(value) else { throw APIError(.badRequest, "INVALID_REQUEST", "\(name) is not one of \(allowed.sorted()).") }
+        return value
+    }
+
+    private static func percent(_ value: Int?, _ name: String) throws -> Int? {
+        guard let value else { return nil }
+        guard (0...100).contains(value) else { throw APIError(.badRequest, "INVALID_REQUEST", "\(name) must be 0 to 100.") }
+        return value
+    }
+
+    static let lockStates: Set<String> = ["locked", "unlocked", "unknown"]
+    static let doorStates: Set<String> = ["open", "closed", "ajar", "unknown"]
+
+    @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let device = try await device(request)
+        let body = try await jsonBody(request)
+        var deviceTime: Date?
+        if let text = try Self.field(body, "device_time", String.self) {
+            guard let parsed = try? Date(text, strategy: .iso8601) else {
+                throw APIError(.badRequest, "INVALID_REQUEST", "device_time must be an RFC 3339 timestamp.")
+            }
+            deviceTime = parsed
+        }
+        let report = HeartbeatReport(
+            batteryLevel: try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level"),
+            lockState: try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state"),
+            doorState: try Self.oneOf(try Self.field(body, "door_state", String.self), Self.doorStates, "door_state"),
+            signalQuality: try Self.percent(try Self.field(body, "signal_quality", Int.self), "signal_quality"),
+            deviceTime: deviceTime)
+        try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report)
+        return Self.json(["ok": true, "server_time": Date().formatted(.iso8601)])
+    }
+
+    /// Long poll: answers as soon as a command is due, or after `wait` seconds with none.
+    @Sendable func commands(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let device = try await device(request)
+        let waitText = request.uri.queryParameters["wait"].map(String.init) ?? "0"
+        guard let wait = Int(waitText), (0...25).contains(wait) else {
+            throw APIError(.badRequest, "INVALID_REQUEST", "wait must be 0 to 25 seconds.")
+        }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var commands = try await gateway.takeCommands(lockID: device.lockID)
+        while commands.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(150))
+            commands = try await gateway.takeCommands(lockID: device.lockID)
+        }
+        let list: [[String: Any]] = commands.map { command in
+            let payload = (try? JSONSerialization.jsonObject(with: Data(command.payload.utf8))) ?? [String: Any]()
+            return ["command_id": command.id.uuidString.lowercased(), "type": command.type, "payload": payload]
+        }
+        return Self.json(["commands": list])
+    }
+
+    @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let device = try await device(request)
+        guard let commandID = context.parameters.get("command_id").flatMap(UUID.init(uuidString:)) else {
+            throw APIError(.notFound, "NOT_FOUND", "No command with this id.")
+        }
+        let body = try await jsonBody(request)
+        guard let success = try Self.field(body, "success", Bool.self) else {
+            throw APIError(.badRequest, "INVALID_REQUEST", "success (true or false) is required.")
+        }
+        let errorCode = try Self.field(body, "error_code", String.self)
+        if let errorCode, !(1...64).contains(errorCode.count) || !errorCode.allSatisfy({ $0.isUppercase || $0 == "_" || $0.isNumber }) {
+            throw APIError(.badRequest, "INVALID_REQUEST", "error_code must be UPPER_SNAKE, at most 64 characters.")
+        }
+        let lockState = try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state")
+        switch try await gateway.complete(
+            lockID: device.lockID, ownerID: device.ownerID, commandID: commandID, success: success, errorCode: errorCode,
+            lockState: lockState)
+        {
+        case .recorded: return Self.json(["ok": true, "status": "recorded"])
+        case .alreadyFinished: return Self.json(["ok": true, "status": "already_finished"])
+        case .unknownCommand: throw APIError(.notFound, "NOT_FOUND", "No command with this id.")
+        }
+    }
+
+    static func json(_ object: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import OAuth
+import Postgres
+
+/// What a lock reports in a heartbeat; nil fields are left as they were.
+public struct HeartbeatReport: Sendable {
+    public var batteryLevel: Int?
+    public var lockState: String?
+    public var doorState: String?
+    public var signalQuality: Int?
+    public var deviceTime: Date?
+
+    public init(batteryLevel: Int?, lockState: String?, doorState: String?, signalQuality: Int?, deviceTime: Date?) {
+        self.batteryLevel = batteryLevel
+        self.lockState = lockState
+        self.doorState = doorState
+        self.signalQuality = signalQuality
+        self.deviceTime = deviceTime
+    }
+}
+
+public struct DeviceCommand: Sendable, Equatable {
+    public let id: UUID
+    public let type: String
+    public let payload: String
+}
+
+/// The locks' side: authentication by device credential, heartbeats, the command queue and
+/// command results. Every state change and its event share one transaction.
+public struct DeviceGatewayStore: Sendable {
+    public static let lowBatteryThreshold = 20
+    /// A delivered command without a result is delivered again after this many seconds.
+    public static let redeliverySeconds = 15
+    let database: PostgresConnectionPool
+
+    public init(database: PostgresConnectionPool) {
+        self.database = database
+    }
+
+    /// The lock a credential belongs to; nil for unknown credentials and unpaired locks.
+    public func authenticate(credential: String) async throws -> (lockID: UUID, ownerID: UUID)? {
+        try await database.query(
+            "SELECT lock_id, owner_id FROM locks WHERE device_credential_hash = $1 AND removed_at IS NULL",
+            [SecretToken.hash(credential)]
+        ).singleRow().map { (try $0.decode(UUID.self, at: 0), try $0.decode(UUID.self, at: 1)) }
+    }
+
+    public func heartbeat(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws {
+        try await database.transaction { connection in
+            let before = try connection.query(
+                "SELECT online, battery_level FROM locks WHERE lock_id = $1 FOR UPDATE", [lockID]).rows[0]
+            let wasOnline = try before.decode(Bool.self, at: 0)
+            let previousBattery = try before.decode(Int?.self, at: 1)
+            try connection.query(
+                """
+                UPDATE locks SET online = true, last_heartbeat_at = now(),
+                    battery_level = coalesce($2, battery_level), lock_state = coalesce($3, lock_state),
+                    door_state = coalesce($4, door_state), signal_quality = coalesce($5, signal_quality),
+                    device_time = coalesce($6, device_time)
+                WHERE lock_id = $1
+                """,
+                [lockID, report.batteryLevel, report.lockState, report.doorState, report.signalQuality, report.deviceTime])
+            let device = lockID.uuidString.lowercased()
+            if !wasOnline {
+                try EventLog.append("device.online", ownerID: ownerID, deviceID: lockID, data: ["device_id": device], on: connection)
+            }
+            if let battery = report.batteryLevel, battery < Self.lowBatteryThreshold,
+                (previousBattery ?? 100) >= Self.lowBatteryThreshold
+            {
+                try EventLog.append(
+                    "device.low_battery", ownerID: ownerID, deviceID: lockID,
+                    data: ["device_id": device, "battery_level": battery], on: connection)
+            }
+        }
+    }
+
+    /// Hands out the lock's due commands, oldest first, marking them delivered.
+    public func takeCommands(lockID: UUID) async throws -> [DeviceCommand] {
+        let rows = try await database.query(
+            """
+            UPDATE device_commands SET status = 'delivered', delivered_at = now()
+            WHERE command_id IN (
+                SELECT command_id FROM device_commands
+                WHERE lock_id = $1 AND (status = 'pending'
+                      OR (status = 'delivered' AND delivered_at < now() - make_interval(secs => $2)))
+                ORDER BY created_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+            RETURNING command_id, command_type, payload::text, created_at
+            """, [lockID, Self.redeliverySeconds]
+        ).rows.map { row in
+            (created: try row.decode(Date.self, at: 3),
+             command: DeviceCommand(
+                id: try row.decode(UUID.self, at: 0), type: try row.decode(String.self, at: 1),
+                payload: try row.decode(String.self, at: 2)))
+        }
+        // UPDATE ... RETURNING has no order of its own.
+        return rows.sorted { $0.created < $1.created }.map(\.command)
+    }
+
+    public enum CompletionOutcome: Sendable, Equatable { case recorded, unknownCommand, alreadyFinished }
+
+    /// Records a command's result; for a lock or unlock, finishes its action, updates the lock
+    /// state and records `lock.action_completed`.
+    public func complete(
+        lockID: UUID, ownerID: UUID, commandID: UUID, success: Bool, errorCode: String?, lockState: String?
+    ) async throws -> CompletionOutcome {
+        try await database.transaction { connection -> CompletionOutcome in
+            guard let command = try connection.query(
+                "SELECT status, action_id, command_type FROM device_commands WHERE command_id = $1 AND lock_id = $2 FOR UPDATE",
+                [commandID, lockID]
+            ).singleRow() else { return .unknownCommand }
+            guard ["pending", "delivered"].contains(try command.decode(String.self, at: 0)) else { return .alreadyFinished }
+            try connection.query(
+                "UPDATE device_commands SET status = $2, completed_at = now() WHERE command_id = $1",
+                [commandID, success ? "done" : "failed"])
+            if success, let lockState {
+                try connection.query("UPDATE locks SET lock_state = $2 WHERE lock_id = $1", [lockID, lockState])
+            }
+            guard let actionID = try command.decode(UUID?.self, at: 1) else { return .recorded }
+            let error = success ? nil : (errorCode ?? "DEVICE_ERROR")
+            let action = try connection.query(
+                """
+                UPDATE lock_actions SET status = $2, error_code = $3, performed_via = 'cloud', completed_at = now()
+                WHERE action_id = $1 AND status = 'pending' RETURNING action, custom_id
+                """, [actionID, success ? "success" : "failed", error]
+            ).singleRow()
+            if let action {
+                var data: [String: any Sendable] = [
+                    "action_id": actionID.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased(),
+                    "action": try action.decode(String.self, at: 0), "status": success ? "success" : "failed",
+                    "performed_via": "cloud",
+                ]
+                if let customID = try action.decode(String?.self, at: 1) { data["custom_id"] = customID }
+                if let error { data["error_code"] = error }
+                try EventLog.append("lock.action_completed", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            }
+            return .recorded
+        }
+    }
+
+    /// Marks locks whose heartbeats stopped as offline and records `device.offline`, in one
+    /// statement (safe from any number of instances).
+    @discardableResult
+    public func markSilentLocksOffline(afterSeconds: Int) async throws -> Int {
+        try await database.query(
+            """
+            WITH silent AS (
+                UPDATE locks SET online = false
+                WHERE online AND removed_at IS NULL AND last_heartbeat_at < now() - make_interval(secs => $1)
+                RETURNING lock_id, owner_id
+            )
+            INSERT INTO events (event_type, owner_id, device_id, data)
+            SELECT 'device.offline', owner_id, lock_id, jsonb_build_object('device_id', lock_id) FROM silent
+            """, [afterSeconds]
+        ).affectedRows
+    }
+}
