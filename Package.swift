@@ -72,6 +72,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Simulated locks speaking the device gateway's HTTP API, with a small control API.
+        .target(
+            name: "LockSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Types and server stubs generated from openapi/openapi.yaml (symlinked here).
         .target(
             name: "LockCloudAPI",
@@ -107,6 +118,8 @@ let package = Package(
             dependencies: [
                 "App",
                 "OAuth",
+                "Locks",
+                "LockSimulator",
                 "Postgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),

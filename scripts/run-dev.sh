@@ -25,15 +25,22 @@ export LOCKCLOUD_HOST=${LOCKCLOUD_HOST:-127.0.0.1}
 export LOCKCLOUD_PORT=${LOCKCLOUD_PORT:-8080}
 bin="$(swift build --show-bin-path)/lockcloud"
 
-# Schema, then the contract's demo data (owners alice and bob, client seam); both idempotent.
+# Schema, then the contract's demo data (owners alice and bob, client seam, three locks each);
+# both idempotent. The demo locks get fresh device credentials for the simulator.
 "$bin" migrate
-"$bin" demo
+mkdir -p .data
+"$bin" demo --simulator-credentials .data/simulator-locks.json
 
 base="http://$LOCKCLOUD_HOST:$LOCKCLOUD_PORT"
 cat <<INFO
 run: LockCloud on $base (Ctrl-C stops it; the database keeps running)
 run: demo owners alice@example.com and bob@example.com, password lockcloud-demo
+run: lock simulator for the demo locks, control API on http://127.0.0.1:${SIMULATOR_PORT:-8090}/locks
 run: demo client seam / seamsecret; sign in as alice at
      $base/oauth/authorize?response_type=code&client_id=seam&redirect_uri=http%3A%2F%2Flocalhost%3A3020%2Foauth%2Fcallback&scope=locks.read%20locks.write&state=demo
 INFO
-exec "$bin" serve
+# The lock simulator runs the demo locks over the device gateway (control API on :8090).
+"$bin" simulate --gateway-url "$base" --credentials .data/simulator-locks.json --control-port "${SIMULATOR_PORT:-8090}" &
+simulator=$!
+trap 'kill $simulator 2>/dev/null' EXIT
+"$bin" serve

@@ -69,6 +69,13 @@ public struct OwnerStore: Sendable {
         return Owner(id: try row.decode(UUID.self, at: 0), email: email)
     }
 
+    public func find(email: String) async throws -> Owner? {
+        guard let row = try await database.query(
+            "SELECT owner_id, email FROM owners WHERE email = $1", [Self.normalize(email: email)]
+        ).singleRow() else { return nil }
+        return Owner(id: try row.decode(UUID.self, at: 0), email: try row.decode(String.self, at: 1))
+    }
+
     public func find(id: UUID) async throws -> Owner? {
         guard let row = try await database.query("SELECT owner_id, email FROM owners WHERE owner_id = $1", [id]).singleRow()
         else { return nil }

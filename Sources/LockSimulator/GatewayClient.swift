@@ -1,0 +1,62 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The device gateway as firmware sees it: plain HTTP + JSON with the lock's credential.
+struct GatewayClient: Sendable {
+    let baseURL: URL
+    let credential: String
+    let session: URLSession
+
+    struct Command: Sendable {
+        let id: String
+        let type: String
+    }
+
+    func heartbeat(batteryLevel: Int, lockState: String, doorState: String, signalQuality: Int) async throws {
+        _ = try await send("POST", "device/v1/heartbeat", body: [
+            "battery_level": batteryLevel, "lock_state": lockState, "door_state": doorState,
+            "signal_quality": signalQuality, "device_time": Date().formatted(.iso8601),
+        ])
+    }
+
+    func commands(wait: Int) async throws -> [Command] {
+        let object = try await send("GET", "device/v1/commands?wait=\(wait)", body: nil)
+        let list = object["commands"] as? [[String: Any]] ?? []
+        return list.compactMap { item in
+            guard let id = item["command_id"] as? String, let type = item["type"] as? String else { return nil }
+            return Command(id: id, type: type)
+        }
+    }
+
+    func result(commandID: String, success: Bool, errorCode: String?, lockState: String?) async throws {
+        var body: [String: any Sendable] = ["success": success]
+        if let errorCode { body["error_code"] = errorCode }
+        if let lockState { body["lock_state"] = lockState }
+        _ = try await send("POST", "device/v1/commands/\(commandID)/result", body: body)
+    }
+
+    struct HTTPFailure: Error, CustomStringConvertible {
+        let status: Int
+        let body: String
+        var description: String { "gateway answered \(status): \(body.prefix(200))" }
+    }
+
+    private func send(_ method: String, _ path: String, body: [String: any Sendable]?) async throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: path, relativeTo: baseURL)!)
+        request.httpMethod = method
+        request.timeoutInterval = 40
+        request.setValue("Bearer \(credential)", forHTTPHeaderField: "Authorization")
+        if let body {
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        let (data, response) = try await session.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw HTTPFailure(status: status, body: String(decoding: data, as: UTF8.self))
+        }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+}

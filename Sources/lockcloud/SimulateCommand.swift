@@ -1,0 +1,36 @@
+import App
+import ArgumentParser
+import Foundation
+import LockSimulator
+import Logging
+
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run simulated locks against a LockCloud device gateway (see LockSimulator for the control API).")
+
+    @Option(help: "The LockCloud server the locks talk to.") var gatewayURL = "http://127.0.0.1:8080"
+    @Option(help: "JSON file: [{\"lock_id\": ..., \"device_credential\": ...}] (as written by `lockcloud demo`).")
+    var credentials: String
+    @Option(help: "Port of the control API on 127.0.0.1; 0 for any free one.") var controlPort = 8090
+    @Option(help: "Seconds between heartbeats.") var heartbeatSeconds = 5.0
+    @Option(help: "Milliseconds a lock's motor takes to lock or unlock.") var motorMilliseconds = 400
+    @Option(help: "trace, debug, info, ...") var logLevel = "info"
+
+    func run() async throws {
+        let logger = bootstrapLogging(level: Logger.Level(rawValue: logLevel) ?? .info)
+        guard let data = FileManager.default.contents(atPath: credentials),
+            let locks = try? JSONDecoder().decode([LockSimulator.LockCredential].self, from: data)
+        else { throw ValidationError("cannot read lock credentials from \(credentials)") }
+        guard let url = URL(string: gatewayURL.hasSuffix("/") ? gatewayURL : gatewayURL + "/") else {
+            throw ValidationError("gateway URL \(gatewayURL) is not a URL")
+        }
+        let timing = SimulatorTiming(
+            heartbeatInterval: .milliseconds(Int(heartbeatSeconds * 1000)), motorDelay: .milliseconds(motorMilliseconds))
+        let simulator = LockSimulator(gatewayURL: url, credentials: locks, timing: timing, logger: logger)
+        try await simulator.run(controlHost: "127.0.0.1", controlPort: controlPort) { port in
+            // Printed on stdout so scripts and tests can find the control API.
+            FileHandle.standardOutput.write(Data("simulator: \(locks.count) locks; control API on http://127.0.0.1:\(port)\n".utf8))
+        }
+    }
+}
