@@ -143,6 +143,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "LocksTests",
+            dependencies: ["Locks"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "AppTests",
             dependencies: [
                 "App",

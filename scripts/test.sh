@@ -27,6 +27,8 @@ export LOCKCLOUD_TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/loc
 export LOCKCLOUD_TEST_PG_SCRIPT="$root/scripts/pg.sh"
 export LOCKCLOUD_TEST_WORKDIR="$work"
 # A fresh key-encryption key per run (servers started by the tests inherit it).
+# Short device timeouts, so offline and timeout cases happen within seconds.
+export LOCKCLOUD_HEARTBEAT_TIMEOUT_SECONDS=3 LOCKCLOUD_ACTION_TIMEOUT_SECONDS=4 LOCKCLOUD_UNLOCK_WAIT_SECONDS=3
 export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
 
