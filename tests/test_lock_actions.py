@@ -198,3 +198,22 @@ def test_gateway_validates_reports_and_emits_low_battery_once(base_url, lockclou
     assert state["battery_level"] == 12 and state["online"] is True
     assert state["device_time"] == "2026-11-27T09:00:00Z"
     assert events_for(database_url, lock["lock_id"]).count("device.low_battery") == 1
+
+
+def test_events_reported_by_the_lock_update_state_and_are_recorded(base_url, lockcloud_bin, database_url):
+    email, password = create_owner(lockcloud_bin, database_url)
+    api = {"Authorization": "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]}
+    lock = requests.post(f"{base_url}/locks", json={"name": "Thumb-turn", "timezone": "UTC"}, headers=api).json()
+    device = {"Authorization": f"Bearer {lock['device_credential']}"}
+    events = f"{base_url}/device/v1/events"
+    assert requests.post(events, json={"type": "lock.unlocked", "performed_via": "manual"}, headers=device).status_code == 200
+    assert requests.get(f"{base_url}/locks/{lock['lock_id']}", headers=api).json()["lock_state"] == "unlocked"
+    assert requests.post(events, json={"type": "battery.low", "battery_level": 9}, headers=device).status_code == 200
+    for bad in ({"type": "lock.exploded"}, {"type": "lock.locked"}, {"type": "lock.locked", "performed_via": "magic"},
+                {"type": "battery.low", "battery_level": 101}, {"type": "lock.locked", "performed_via": "manual",
+                                                                 "occurred_at": "noon"}):
+        assert requests.post(events, json=bad, headers=device).status_code == 400, bad
+    assert events_for(database_url, lock["lock_id"])[-2:] == ["lock.unlocked", "device.low_battery"]
+    via = psql(database_url, "SELECT data->>'performed_via' FROM events WHERE device_id = '%s' AND event_type = 'lock.unlocked'"
+               % lock["lock_id"])
+    assert via == "manual"

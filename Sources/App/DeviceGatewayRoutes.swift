@@ -21,6 +21,7 @@ struct DeviceGatewayRoutes: Sendable {
         add("/device/v1/heartbeat", .post, heartbeat)
         add("/device/v1/commands", .get, commands)
         add("/device/v1/commands/{command_id}/result", .post, result)
+        add("/device/v1/events", .post, event)
     }
 
     private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
@@ -125,6 +126,39 @@ struct DeviceGatewayRoutes: Sendable {
         case .alreadyFinished: return Self.json(["ok": true, "status": "already_finished"])
         case .unknownCommand: throw APIError(.notFound, "NOT_FOUND", "No command with this id.")
         }
+    }
+
+    static let performedVia: Set<String> = ["manual", "keypad", "cloud", "bluetooth", "auto_lock"]
+
+    /// `{"type": "lock.locked" | "lock.unlocked", "performed_via": ...}` or
+    /// `{"type": "battery.low", "battery_level": n}`, with an optional `occurred_at`.
+    @Sendable func event(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let device = try await device(request)
+        let body = try await jsonBody(request)
+        var occurredAt: Date?
+        if let text = try Self.field(body, "occurred_at", String.self) {
+            guard let parsed = try? Date(text, strategy: .iso8601) else {
+                throw APIError(.badRequest, "INVALID_REQUEST", "occurred_at must be an RFC 3339 timestamp.")
+            }
+            occurredAt = parsed
+        }
+        let reported: DeviceGatewayStore.ReportedEvent
+        switch try Self.field(body, "type", String.self) {
+        case "lock.locked"?, "lock.unlocked"?:
+            guard let via = try Self.oneOf(try Self.field(body, "performed_via", String.self), Self.performedVia, "performed_via") else {
+                throw APIError(.badRequest, "INVALID_REQUEST", "performed_via is required.")
+            }
+            reported = body["type"] as? String == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)
+        case "battery.low"?:
+            guard let level = try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level") else {
+                throw APIError(.badRequest, "INVALID_REQUEST", "battery_level is required.")
+            }
+            reported = .batteryLow(level: level)
+        default:
+            throw APIError(.badRequest, "UNKNOWN_EVENT_TYPE", "type must be lock.locked, lock.unlocked or battery.low.")
+        }
+        try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)
+        return Self.json(["ok": true])
     }
 
     static func json(_ object: [String: Any]) -> Response {

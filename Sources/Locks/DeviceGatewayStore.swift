@@ -137,6 +137,33 @@ public struct DeviceGatewayStore: Sendable {
         }
     }
 
+    /// Events a lock reports on its own (someone turned the thumb-turn, the battery got low).
+    public enum ReportedEvent: Sendable, Equatable {
+        case locked(performedVia: String)
+        case unlocked(performedVia: String)
+        case batteryLow(level: Int)
+    }
+
+    /// Records an event from the lock with the state change it implies, in one transaction.
+    public func record(_ event: ReportedEvent, lockID: UUID, ownerID: UUID, occurredAt: Date?) async throws {
+        try await database.transaction { connection in
+            let device = lockID.uuidString.lowercased()
+            var data: [String: any Sendable] = ["device_id": device]
+            if let occurredAt { data["occurred_at"] = occurredAt.formatted(.iso8601) }
+            switch event {
+            case .locked(let via), .unlocked(let via):
+                let state = if case .locked = event { "locked" } else { "unlocked" }
+                try connection.query("UPDATE locks SET lock_state = $2 WHERE lock_id = $1", [lockID, state])
+                data["performed_via"] = via
+                try EventLog.append("lock.\(state)", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            case .batteryLow(let level):
+                try connection.query("UPDATE locks SET battery_level = $2 WHERE lock_id = $1", [lockID, level])
+                data["battery_level"] = level
+                try EventLog.append("device.low_battery", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            }
+        }
+    }
+
     /// Marks locks whose heartbeats stopped as offline and records `device.offline`, in one
     /// statement (safe from any number of instances).
     @discardableResult
