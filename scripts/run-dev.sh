@@ -40,7 +40,9 @@ run: demo client seam / seamsecret; sign in as alice at
      $base/oauth/authorize?response_type=code&client_id=seam&redirect_uri=http%3A%2F%2Flocalhost%3A3020%2Foauth%2Fcallback&scope=locks.read%20locks.write&state=demo
 INFO
 # The lock simulator runs the demo locks over the device gateway (control API on :8090).
-"$bin" simulate --gateway-url "$base" --credentials .data/simulator-locks.json --control-port "${SIMULATOR_PORT:-8090}" &
+# --adopt-new-locks: locks paired while it runs join the simulation too (demo only).
+"$bin" simulate --gateway-url "$base" --credentials .data/simulator-locks.json --control-port "${SIMULATOR_PORT:-8090}" \
+  --adopt-new-locks --database-url "$DATABASE_URL" &
 simulator=$!
 trap 'kill $simulator 2>/dev/null' EXIT
 "$bin" serve

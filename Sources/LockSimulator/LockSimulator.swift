@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -30,32 +31,51 @@ public struct LockSimulator: Sendable {
         }
     }
 
-    let locks: [String: SimulatedLock]
+    private let registry = NIOLockedValueBox<[String: SimulatedLock]>([:])
+    private let newLocks: AsyncStream<SimulatedLock>
+    private let announce: AsyncStream<SimulatedLock>.Continuation
+    let gatewayURL: URL
+    let session: URLSession
+    let timing: SimulatorTiming
     let logger: Logger
 
     public init(gatewayURL: URL, credentials: [LockCredential], timing: SimulatorTiming, logger: Logger) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 4 * max(1, credentials.count)
-        let session = URLSession(configuration: configuration)
-        var locks: [String: SimulatedLock] = [:]
-        for credential in credentials {
-            let client = GatewayClient(baseURL: gatewayURL, credential: credential.deviceCredential, session: session)
-            locks[credential.lockID] = SimulatedLock(lockID: credential.lockID, client: client, timing: timing, logger: logger)
-        }
-        self.locks = locks
+        configuration.httpMaximumConnectionsPerHost = 64
+        self.session = URLSession(configuration: configuration)
+        self.gatewayURL = gatewayURL
+        self.timing = timing
         self.logger = logger
+        (newLocks, announce) = AsyncStream.makeStream(of: SimulatedLock.self)
+        for credential in credentials { add(credential) }
     }
+
+    /// Starts simulating one more lock (no-op for a lock already simulated).
+    public func add(_ credential: LockCredential) {
+        let client = GatewayClient(baseURL: gatewayURL, credential: credential.deviceCredential, session: session)
+        let lock = SimulatedLock(lockID: credential.lockID, client: client, timing: timing, logger: logger)
+        let isNew = registry.withLockedValue { locks in
+            guard locks[credential.lockID] == nil else { return false }
+            locks[credential.lockID] = lock
+            return true
+        }
+        if isNew { announce.yield(lock) }
+    }
+
+    public var lockIDs: Set<String> { Set(registry.withLockedValue { $0.keys }) }
+
+    var locks: [String: SimulatedLock] { registry.withLockedValue { $0 } }
 
     /// Runs the locks and the control API until the process is stopped.
     public func run(controlHost: String, controlPort: Int, onControlReady: @escaping @Sendable (Int) async -> Void) async throws {
         let router = Router()
         router.get("/locks") { _, _ -> Response in
-            let states = locks.mapValues(\.snapshot)
+            let states = self.locks.mapValues(\.snapshot)
             return try Self.json(states)
         }
         for (path, change) in Self.controls {
             router.post("/locks/:lock_id/\(path)") { _, context -> Response in
-                guard let lock = context.parameters.get("lock_id").flatMap({ locks[$0] }) else {
+                guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
                     return Response(status: .notFound)
                 }
                 lock.update(change)
@@ -66,8 +86,13 @@ public struct LockSimulator: Sendable {
             router: router, configuration: .init(address: .hostname(controlHost, port: controlPort)),
             onServerRunning: { channel in await onControlReady(channel.localAddress?.port ?? controlPort) }, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for lock in locks.values { group.addTask { await lock.run() } }
             group.addTask { try await app.runService() }
+            group.addTask {
+                // Each lock added (at start or later) runs as its own child task.
+                try await withThrowingDiscardingTaskGroup { locks in
+                    for await lock in newLocks { locks.addTask { await lock.run() } }
+                }
+            }
             try await group.next()
             group.cancelAll()
         }

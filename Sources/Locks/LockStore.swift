@@ -75,16 +75,6 @@ public struct LockStore: Sendable {
         return Pairing(lock: lock, deviceCredential: credential)
     }
 
-    /// Issues a new device credential for a lock (operator action, e.g. a lock reset to factory
-    /// settings); the old credential stops working at once.
-    public func reissueCredential(lockID: UUID) async throws -> String? {
-        let credential = SecretToken.generate(prefix: "lcd_")
-        let updated = try await database.query(
-            "UPDATE locks SET device_credential_hash = $2 WHERE lock_id = $1 AND removed_at IS NULL",
-            [lockID, SecretToken.hash(credential)])
-        return updated.affectedRows == 1 ? credential : nil
-    }
-
     /// Renames or moves a lock; nil fields stay as they are, an empty address clears it.
     public func update(ownerID: UUID, lockID: UUID, name: String?, address: String?, timezone: String?) async throws -> Lock? {
         if let name { try Self.validate(name: name, address: nil, timezone: nil) }

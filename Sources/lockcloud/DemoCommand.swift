@@ -45,7 +45,7 @@ struct DemoCommand: AsyncParsableCommand {
                         ownerID: owner.id, name: name, model: nil, timezone: "Europe/Berlin", address: "1 Demo Street").lock)
                 }
                 for lock in page {
-                    if let credential = try await locks.reissueCredential(lockID: lock.id) {
+                    if let credential = try await LockProvisioning(database: pool).reissueCredential(lockID: lock.id) {
                         credentials.append(.init(lockID: lock.id.uuidString.lowercased(), deviceCredential: credential))
                     }
                 }

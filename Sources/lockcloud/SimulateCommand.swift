@@ -2,6 +2,8 @@ import App
 import ArgumentParser
 import Foundation
 import LockSimulator
+import Locks
+import Postgres
 import Logging
 
 struct SimulateCommand: AsyncParsableCommand {
@@ -15,6 +17,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Port of the control API on 127.0.0.1; 0 for any free one.") var controlPort = 8090
     @Option(help: "Seconds between heartbeats.") var heartbeatSeconds = 5.0
     @Option(help: "Milliseconds a lock's motor takes to lock or unlock.") var motorMilliseconds = 400
+    @Flag(help: "Demo only: every few seconds, take over locks paired since start by issuing them new device credentials (needs --database-url).")
+    var adoptNewLocks = false
+    @Option(help: "PostgreSQL URL, for --adopt-new-locks (env DATABASE_URL).") var databaseURL: String?
     @Option(help: "trace, debug, info, ...") var logLevel = "info"
 
     func run() async throws {
@@ -28,9 +33,38 @@ struct SimulateCommand: AsyncParsableCommand {
         let timing = SimulatorTiming(
             heartbeatInterval: .milliseconds(Int(heartbeatSeconds * 1000)), motorDelay: .milliseconds(motorMilliseconds))
         let simulator = LockSimulator(gatewayURL: url, credentials: locks, timing: timing, logger: logger)
+        if adoptNewLocks {
+            guard let url = databaseURL ?? ProcessInfo.processInfo.environment["DATABASE_URL"] else {
+                throw ValidationError("--adopt-new-locks needs --database-url or DATABASE_URL")
+            }
+            Task { await adopt(into: simulator, databaseURL: url, logger: logger) }
+        }
         try await simulator.run(controlHost: "127.0.0.1", controlPort: controlPort) { port in
             // Printed on stdout so scripts and tests can find the control API.
             FileHandle.standardOutput.write(Data("simulator: \(locks.count) locks; control API on http://127.0.0.1:\(port)\n".utf8))
+        }
+    }
+}
+
+extension SimulateCommand {
+    /// Locks paired while the demo runs get a fresh credential and join the simulation.
+    func adopt(into simulator: LockSimulator, databaseURL: String, logger: Logger) async {
+        let pool = PostgresConnectionPool(
+            connection: .init(url: databaseURL), pool: .init(size: 1, acquireTimeout: .seconds(10)), logger: logger)
+        let store = LockProvisioning(database: pool)
+        while !Task.isCancelled {
+            do {
+                let known = simulator.lockIDs
+                for id in try await store.allLiveLockIDs() where !known.contains(id.uuidString.lowercased()) {
+                    if let credential = try await store.reissueCredential(lockID: id) {
+                        simulator.add(.init(lockID: id.uuidString.lowercased(), deviceCredential: credential))
+                        logger.info("simulating newly paired lock", metadata: ["lock": "\(id)"])
+                    }
+                }
+            } catch {
+                logger.warning("could not look for new locks", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(3))
         }
     }
 }
