@@ -130,8 +130,9 @@ struct DeviceGatewayRoutes: Sendable {
 
     static let performedVia: Set<String> = ["manual", "keypad", "cloud", "bluetooth", "auto_lock"]
 
-    /// `{"type": "lock.locked" | "lock.unlocked", "performed_via": ...}` or
-    /// `{"type": "battery.low", "battery_level": n}`, with an optional `occurred_at`.
+    /// `{"type": "lock.locked" | "lock.unlocked", "performed_via": ...}`,
+    /// `{"type": "access_code.used", "access_code_id": ...}`, `{"type": "access_code.incorrect_attempt"}`
+    /// or `{"type": "battery.low", "battery_level": n}`, each with an optional `occurred_at`.
     @Sendable func event(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
         let body = try await jsonBody(request)
@@ -149,13 +150,22 @@ struct DeviceGatewayRoutes: Sendable {
                 throw APIError(.badRequest, "INVALID_REQUEST", "performed_via is required.")
             }
             reported = body["type"] as? String == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)
+        case "access_code.used"?:
+            guard let id = try Self.field(body, "access_code_id", String.self).flatMap(UUID.init(uuidString:)) else {
+                throw APIError(.badRequest, "INVALID_REQUEST", "access_code_id (a UUID) is required.")
+            }
+            reported = .accessCodeUsed(accessCodeID: id)
+        case "access_code.incorrect_attempt"?:
+            reported = .incorrectPIN
         case "battery.low"?:
             guard let level = try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level") else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "battery_level is required.")
             }
             reported = .batteryLow(level: level)
         default:
-            throw APIError(.badRequest, "UNKNOWN_EVENT_TYPE", "type must be lock.locked, lock.unlocked or battery.low.")
+            throw APIError(
+                .badRequest, "UNKNOWN_EVENT_TYPE",
+                "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt or battery.low.")
         }
         try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)
         return Self.json(["ok": true])

@@ -12,6 +12,8 @@ struct GatewayClient: Sendable {
     struct Command: Sendable {
         let id: String
         let type: String
+        /// Text fields of the payload (a code to program: access_code_id, code, starts_at, ends_at).
+        let payload: [String: String]
     }
 
     func heartbeat(batteryLevel: Int, lockState: String, doorState: String, signalQuality: Int) async throws {
@@ -26,7 +28,8 @@ struct GatewayClient: Sendable {
         let list = object["commands"] as? [[String: Any]] ?? []
         return list.compactMap { item in
             guard let id = item["command_id"] as? String, let type = item["type"] as? String else { return nil }
-            return Command(id: id, type: type)
+            let payload = (item["payload"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+            return Command(id: id, type: type, payload: payload)
         }
     }
 
@@ -35,6 +38,10 @@ struct GatewayClient: Sendable {
         if let errorCode { body["error_code"] = errorCode }
         if let lockState { body["lock_state"] = lockState }
         _ = try await send("POST", "device/v1/commands/\(commandID)/result", body: body)
+    }
+
+    func event(_ fields: [String: any Sendable]) async throws {
+        _ = try await send("POST", "device/v1/events", body: fields)
     }
 
     struct HTTPFailure: Error, CustomStringConvertible {

@@ -14,6 +14,7 @@ import FoundationNetworking
 ///   POST /locks/{lock_id}/online
 ///   POST /locks/{lock_id}/jam         lock/unlock commands fail with LOCK_JAMMED
 ///   POST /locks/{lock_id}/unjam
+///   POST /locks/{lock_id}/keypad      {"pin": "1234"}: a person types a PIN
 public struct LockSimulator: Sendable {
     /// One lock to simulate: its id and the device credential issued when it was paired.
     public struct LockCredential: Codable, Sendable {
@@ -81,6 +82,15 @@ public struct LockSimulator: Sendable {
                 lock.update(change)
                 return try Self.json(lock.snapshot)
             }
+        }
+        // A person at the door: {"pin": "1234"} → {"unlocked": true | false}.
+        router.post("/locks/:lock_id/keypad") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Typed: Decodable { let pin: String }
+            let typed = try await request.decode(as: Typed.self, context: context)
+            return try Self.json(["unlocked": try await lock.typePIN(typed.pin)])
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname(controlHost, port: controlPort)),

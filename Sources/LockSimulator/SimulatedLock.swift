@@ -12,6 +12,18 @@ public final class SimulatedLock: Sendable {
         public var offline = false
         public var jammed = false
         public var commandsCarriedOut = 0
+        /// PIN codes programmed onto the keypad, by access code id.
+        public var codes: [String: KeypadCode] = [:]
+    }
+
+    public struct KeypadCode: Sendable, Codable {
+        public var code: String
+        public var startsAt: Date?
+        public var endsAt: Date?
+
+        func accepts(_ pin: String, at now: Date) -> Bool {
+            code == pin && (startsAt.map { $0 <= now } ?? true) && (endsAt.map { now < $0 } ?? true)
+        }
     }
 
     public let lockID: String
@@ -90,11 +102,43 @@ public final class SimulatedLock: Sendable {
                 $0.commandsCarriedOut += 1
             }
             try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: target)
-        default:
-            // Keypad programming arrives with the access code work; acknowledge for now.
-            update { $0.commandsCarriedOut += 1 }
+        case "program_code":
+            guard let id = command.payload["access_code_id"], let code = command.payload["code"],
+                code.count >= 4, code.count <= 12, code.allSatisfy(\.isNumber)
+            else {
+                try await client.result(commandID: command.id, success: false, errorCode: "INVALID_CODE", lockState: nil)
+                return
+            }
+            let window = KeypadCode(
+                code: code, startsAt: command.payload["starts_at"].flatMap { try? Date($0, strategy: .iso8601) },
+                endsAt: command.payload["ends_at"].flatMap { try? Date($0, strategy: .iso8601) })
+            update {
+                $0.codes[id] = window
+                $0.commandsCarriedOut += 1
+            }
             try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: nil)
+        case "remove_code":
+            update {
+                if let id = command.payload["access_code_id"] { $0.codes[id] = nil }
+                $0.commandsCarriedOut += 1
+            }
+            try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: nil)
+        default:
+            try await client.result(commandID: command.id, success: false, errorCode: "UNSUPPORTED_COMMAND", lockState: nil)
         }
+    }
+
+    /// A person types `pin` on the keypad: the lock unlocks for a code inside its window and
+    /// reports `access_code.used`, or reports `access_code.incorrect_attempt`.
+    public func typePIN(_ pin: String, now: Date = Date()) async throws -> Bool {
+        let match = snapshot.codes.first { $0.value.accepts(pin, at: now) }?.key
+        if let match {
+            update { $0.lockState = "unlocked" }
+            try await client.event(["type": "access_code.used", "access_code_id": match])
+            return true
+        }
+        try await client.event(["type": "access_code.incorrect_attempt"])
+        return false
     }
 }
 

@@ -142,6 +142,10 @@ public struct DeviceGatewayStore: Sendable {
         case locked(performedVia: String)
         case unlocked(performedVia: String)
         case batteryLow(level: Int)
+        /// A person typed a PIN the lock accepted; the lock unlocked.
+        case accessCodeUsed(accessCodeID: UUID)
+        /// A person typed a PIN the lock refused. The PIN itself is never sent or stored.
+        case incorrectPIN
     }
 
     /// Records an event from the lock with the state change it implies, in one transaction.
@@ -156,6 +160,15 @@ public struct DeviceGatewayStore: Sendable {
                 try connection.query("UPDATE locks SET lock_state = $2 WHERE lock_id = $1", [lockID, state])
                 data["performed_via"] = via
                 try EventLog.append("lock.\(state)", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            case .accessCodeUsed(let accessCodeID):
+                try connection.query("UPDATE locks SET lock_state = 'unlocked' WHERE lock_id = $1", [lockID])
+                data["access_code_id"] = accessCodeID.uuidString.lowercased()
+                try EventLog.append("access_code.used", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+                data["performed_via"] = "keypad"
+                try EventLog.append("lock.unlocked", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            case .incorrectPIN:
+                try EventLog.append(
+                    "access_code.incorrect_attempt", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             case .batteryLow(let level):
                 try connection.query("UPDATE locks SET battery_level = $2 WHERE lock_id = $1", [lockID, level])
                 data["battery_level"] = level
