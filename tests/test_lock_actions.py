@@ -74,6 +74,14 @@ def fleet(base_url, lockcloud_bin, database_url):
     fleet.stop()
 
 
+def paired_lock(base_url, lockcloud_bin, database_url, name):
+    """A fresh owner's lock: (API headers, the lock, device headers)."""
+    email, password = create_owner(lockcloud_bin, database_url)
+    api = {"Authorization": "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]}
+    lock = requests.post(f"{base_url}/locks", json={"name": name, "timezone": "UTC"}, headers=api).json()
+    return api, lock, {"Authorization": f"Bearer {lock['device_credential']}"}
+
+
 def events_for(database_url, lock_id):
     return psql(database_url, "SELECT coalesce(string_agg(event_type, ',' ORDER BY occurred_at, event_id), '') "
                               "FROM events WHERE device_id = '%s'" % lock_id).split(",")
@@ -166,10 +174,7 @@ def test_bad_action_requests_are_400(fleet):
 
 
 def test_gateway_refuses_unknown_and_unpaired_credentials(base_url, lockcloud_bin, database_url):
-    email, password = create_owner(lockcloud_bin, database_url)
-    api = {"Authorization": "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]}
-    lock = requests.post(f"{base_url}/locks", json={"name": "Soon gone", "timezone": "UTC"}, headers=api).json()
-    device = {"Authorization": f"Bearer {lock['device_credential']}"}
+    api, lock, device = paired_lock(base_url, lockcloud_bin, database_url, "Soon gone")
     assert requests.post(f"{base_url}/device/v1/heartbeat", json={}, headers=device).status_code == 200
     assert requests.post(f"{base_url}/device/v1/heartbeat", json={},
                          headers={"Authorization": "Bearer lcd_forged"}).status_code == 401
@@ -179,10 +184,7 @@ def test_gateway_refuses_unknown_and_unpaired_credentials(base_url, lockcloud_bi
 
 
 def test_gateway_validates_reports_and_emits_low_battery_once(base_url, lockcloud_bin, database_url):
-    email, password = create_owner(lockcloud_bin, database_url)
-    api = {"Authorization": "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]}
-    lock = requests.post(f"{base_url}/locks", json={"name": "Battery", "timezone": "UTC"}, headers=api).json()
-    device = {"Authorization": f"Bearer {lock['device_credential']}"}
+    api, lock, device = paired_lock(base_url, lockcloud_bin, database_url, "Battery")
     heartbeat = f"{base_url}/device/v1/heartbeat"
     for bad in ({"battery_level": 150}, {"lock_state": "open"}, {"device_time": "yesterday"}, {"battery_level": "full"}):
         response = requests.post(heartbeat, json=bad, headers=device)
@@ -202,10 +204,7 @@ def test_gateway_validates_reports_and_emits_low_battery_once(base_url, lockclou
 
 
 def test_events_reported_by_the_lock_update_state_and_are_recorded(base_url, lockcloud_bin, database_url):
-    email, password = create_owner(lockcloud_bin, database_url)
-    api = {"Authorization": "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]}
-    lock = requests.post(f"{base_url}/locks", json={"name": "Thumb-turn", "timezone": "UTC"}, headers=api).json()
-    device = {"Authorization": f"Bearer {lock['device_credential']}"}
+    api, lock, device = paired_lock(base_url, lockcloud_bin, database_url, "Thumb-turn")
     events = f"{base_url}/device/v1/events"
     assert requests.post(events, json={"type": "lock.unlocked", "performed_via": "manual"}, headers=device).status_code == 200
     assert requests.get(f"{base_url}/locks/{lock['lock_id']}", headers=api).json()["lock_state"] == "unlocked"

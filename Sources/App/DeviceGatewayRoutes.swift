@@ -13,15 +13,10 @@ struct DeviceGatewayRoutes: Sendable {
     let maxBodyBytes: Int
 
     func register(on router: Router<AppRequestContext>, routes: RouteTable, basePath: String) {
-        func add(_ path: String, _ method: HTTPRequest.Method,
-                 _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) {
-            routes.record(path: basePath + path, method: method)
-            router.on(RouterPath(basePath + path), method: method, use: handler)
-        }
-        add("/device/v1/heartbeat", .post, heartbeat)
-        add("/device/v1/commands", .get, commands)
-        add("/device/v1/commands/{command_id}/result", .post, result)
-        add("/device/v1/events", .post, event)
+        routes.add(basePath + "/device/v1/heartbeat", .post, on: router, use: heartbeat)
+        routes.add(basePath + "/device/v1/commands", .get, on: router, use: commands)
+        routes.add(basePath + "/device/v1/commands/{command_id}/result", .post, on: router, use: result)
+        routes.add(basePath + "/device/v1/events", .post, on: router, use: event)
     }
 
     private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
@@ -49,6 +44,14 @@ struct DeviceGatewayRoutes: Sendable {
         return typed
     }
 
+    private static func timestamp(_ object: [String: Any], _ name: String) throws -> Date? {
+        guard let text = try field(object, name, String.self) else { return nil }
+        guard let date = try? Date(text, strategy: .iso8601) else {
+            throw APIError(.badRequest, "INVALID_REQUEST", "\(name) must be an RFC 3339 timestamp.")
+        }
+        return date
+    }
+
     private static func oneOf(_ value: String?, _ allowed: Set<String>, _ name: String) throws -> String? {
         guard let value else { return nil }
         guard allowed.contains(value) else { throw APIError(.badRequest, "INVALID_REQUEST", "\(name) is not one of \(allowed.sorted()).") }
@@ -67,13 +70,7 @@ struct DeviceGatewayRoutes: Sendable {
     @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
         let body = try await jsonBody(request)
-        var deviceTime: Date?
-        if let text = try Self.field(body, "device_time", String.self) {
-            guard let parsed = try? Date(text, strategy: .iso8601) else {
-                throw APIError(.badRequest, "INVALID_REQUEST", "device_time must be an RFC 3339 timestamp.")
-            }
-            deviceTime = parsed
-        }
+        let deviceTime = try Self.timestamp(body, "device_time")
         let report = HeartbeatReport(
             batteryLevel: try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level"),
             lockState: try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state"),
@@ -136,13 +133,7 @@ struct DeviceGatewayRoutes: Sendable {
     @Sendable func event(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
         let body = try await jsonBody(request)
-        var occurredAt: Date?
-        if let text = try Self.field(body, "occurred_at", String.self) {
-            guard let parsed = try? Date(text, strategy: .iso8601) else {
-                throw APIError(.badRequest, "INVALID_REQUEST", "occurred_at must be an RFC 3339 timestamp.")
-            }
-            occurredAt = parsed
-        }
+        let occurredAt = try Self.timestamp(body, "occurred_at")
         let reported: DeviceGatewayStore.ReportedEvent
         switch try Self.field(body, "type", String.self) {
         case "lock.locked"?, "lock.unlocked"?:

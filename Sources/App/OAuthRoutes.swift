@@ -10,8 +10,7 @@ func registerOAuthRoutes(on router: Router<AppRequestContext>, routes: RouteTabl
     let endpoints = OAuthTokenEndpoints(services: services)
     func add(_ path: String, _ method: HTTPRequest.Method,
              _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) {
-        routes.record(path: basePath + path, method: method)
-        router.on(RouterPath(basePath + path), method: method, use: handler)
+        routes.add(basePath + path, method, on: router, use: handler)
     }
     add("/oauth/authorize", .get, pages.authorize)
     add("/authorize", .get, pages.authorize)

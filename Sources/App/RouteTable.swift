@@ -13,6 +13,15 @@ final class RouteTable: Sendable {
         routes.withLockedValue { $0.append((Self.segments(path), method)) }
     }
 
+    /// Registers a hand-written route on the router and records it here.
+    func add(
+        _ path: String, _ method: HTTPRequest.Method, on router: Router<AppRequestContext>,
+        use handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response
+    ) {
+        record(path: path, method: method)
+        router.on(RouterPath(path), method: method, use: handler)
+    }
+
     /// Methods served at a concrete request path, in registration order; empty for an unknown path.
     func methods(forPath path: String) -> [HTTPRequest.Method] {
         let requestSegments = Self.segments(path)
