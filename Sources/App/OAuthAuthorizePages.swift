@@ -57,7 +57,7 @@ struct OAuthAuthorizePages: Sendable {
         if !forceLogin, let session = request.cookies[Self.sessionCookie]?.value {
             ownerID = try await services.sessions.owner(session: session)
         }
-        let (handle, _) = try await services.requests.create(
+        let handle = try await services.requests.create(
             client: client, redirectURI: redirectURI, scope: Scope.format(scopes), state: state, codeChallenge: challenge,
             forceLogin: forceLogin, ownerID: ownerID)
         var response = try await page(for: handle, message: nil)

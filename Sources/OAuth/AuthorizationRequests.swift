@@ -24,11 +24,11 @@ public struct AuthorizationRequestStore: Sendable {
         self.database = database
     }
 
-    /// Stores a new request; returns the cookie handle and the CSRF token for its forms.
+    /// Stores a new request; returns the handle for the browser's cookie.
     public func create(
         client: OAuthClient, redirectURI: String, scope: String, state: String?, codeChallenge: String?,
         forceLogin: Bool, ownerID: UUID?
-    ) async throws -> (handle: String, csrfToken: String) {
+    ) async throws -> String {
         let handle = SecretToken.generate(prefix: "")
         let csrf = Self.csrfToken(forHandle: handle)
         try await database.transaction { connection in
@@ -47,7 +47,7 @@ public struct AuthorizationRequestStore: Sendable {
                 [SecretToken.hash(handle), SecretToken.hash(csrf), client.id, redirectURI, scope, state, codeChallenge,
                  forceLogin, ownerID, Self.lifetimeSeconds])
         }
-        return (handle, csrf)
+        return handle
     }
 
     /// The CSRF token of a request, derived from its cookie handle so every rendering of the

@@ -52,7 +52,9 @@ struct DemoCommand: AsyncParsableCommand {
             }
             if let simulatorCredentials {
                 let data = try JSONEncoder().encode(credentials)
-                FileManager.default.createFile(atPath: simulatorCredentials, contents: data, attributes: [.posixPermissions: 0o600])
+                guard FileManager.default.createFile(
+                    atPath: simulatorCredentials, contents: data, attributes: [.posixPermissions: 0o600])
+                else { throw ValidationError("cannot write \(simulatorCredentials)") }
                 print("demo locks: \(credentials.count), credentials in \(simulatorCredentials)")
             }
             do {
