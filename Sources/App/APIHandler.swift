@@ -12,6 +12,7 @@ struct APIHandler: APIProtocol {
     let owners: OwnerStore
     let locks: LockStore
     let actions: ActionStore
+    let accessCodes: AccessCodeStore
     let unlockWaitSeconds: Int
     let metrics: PrometheusCollectorRegistry
     let logger: Logger

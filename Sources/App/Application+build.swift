@@ -43,25 +43,28 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware(routes: routes))
-    router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
 
     let oauth = OAuthServices(database: pool, config: config)
+    router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
+    router.add(middleware: IdempotencyMiddleware(database: pool, tokens: oauth.tokens, maxBodyBytes: config.maxBodyBytes))
     let actions = ActionStore(database: pool)
+    let accessCodes = AccessCodeStore(database: pool)
     let gateway = DeviceGatewayStore(database: pool)
     let handler = APIHandler(
         database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), actions: actions,
+        accessCodes: accessCodes,
         unlockWaitSeconds: config.unlockWaitSeconds, metrics: metrics, logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
-        configuration: .init(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
+        configuration: .init(dateTranscoder: StrictTimestampTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
     DeviceGatewayRoutes(gateway: gateway, maxBodyBytes: config.maxBodyBytes)
         .register(on: router, routes: routes, basePath: config.basePath)
     let sweeper = DeviceSweeperService(
-        actions: actions, gateway: gateway, actionTimeoutSeconds: config.actionTimeoutSeconds,
+        actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
 
     return Application(

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Locks
 import Logging
 import NIOCore
 import OpenAPIRuntime
@@ -28,6 +29,8 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as AccessCodeError:
+            return error.apiError
         case let error as ServerError:
             return classify(serverError: error, path: path, logger: logger)
         case let error as PostgresError where error.isUnavailable:
@@ -53,11 +56,15 @@ struct ErrorMiddleware: RouterMiddleware {
         // Errors from handlers and middleware arrive wrapped once more (RuntimeError.handlerFailed,
         // .middlewareFailed); look inside for the ones we know.
         if let known = Self.find(APIError.self, in: underlying) { return known }
+        if let rule = Self.find(AccessCodeError.self, in: underlying) { return rule.apiError }
         if let database = Self.find(PostgresError.self, in: underlying) {
             return classify(database, path: path, logger: logger)
         }
         if let http = Self.find(HTTPError.self, in: underlying) {
             return classify(http, path: path, logger: logger)
+        }
+        if let timestamp = Self.find(StrictTimestampTranscoder.InvalidTimestamp.self, in: underlying) {
+            return APIError(.badRequest, "INVALID_TIMESTAMP", "\(timestamp).")
         }
         if let decoding = Self.find(DecodingError.self, in: underlying) {
             return Self.describe(decoding)

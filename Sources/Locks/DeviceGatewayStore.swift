@@ -105,8 +105,10 @@ public struct DeviceGatewayStore: Sendable {
     ) async throws -> CompletionOutcome {
         try await database.transaction { connection -> CompletionOutcome in
             guard let command = try connection.query(
-                "SELECT status, action_id, command_type FROM device_commands WHERE command_id = $1 AND lock_id = $2 FOR UPDATE",
-                [commandID, lockID]
+                """
+                SELECT status, action_id, command_type, access_code_id FROM device_commands
+                WHERE command_id = $1 AND lock_id = $2 FOR UPDATE
+                """, [commandID, lockID]
             ).singleRow() else { return .unknownCommand }
             guard ["pending", "delivered"].contains(try command.decode(String.self, at: 0)) else { return .alreadyFinished }
             try connection.query(
@@ -114,6 +116,12 @@ public struct DeviceGatewayStore: Sendable {
                 [commandID, success ? "done" : "failed"])
             if success, let lockState {
                 try connection.query("UPDATE locks SET lock_state = $2 WHERE lock_id = $1", [lockID, lockState])
+            }
+            if let accessCodeID = try command.decode(UUID?.self, at: 3) {
+                try Self.settle(
+                    accessCodeID: accessCodeID, commandID: commandID, type: try command.decode(String.self, at: 2),
+                    success: success, errorCode: errorCode, ownerID: ownerID, lockID: lockID, on: connection)
+                return .recorded
             }
             guard let actionID = try command.decode(UUID?.self, at: 1) else { return .recorded }
             let error = success ? nil : (errorCode ?? "DEVICE_ERROR")
@@ -134,6 +142,48 @@ public struct DeviceGatewayStore: Sendable {
                 try EventLog.append("lock.action_completed", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             }
             return .recorded
+        }
+    }
+
+    /// Moves an access code on after the lock answered a program or remove command. A program
+    /// result counts only if no newer program command for the code is still open (an update
+    /// made meanwhile wins).
+    static func settle(
+        accessCodeID: UUID, commandID: UUID, type: String, success: Bool, errorCode: String?, ownerID: UUID, lockID: UUID,
+        on connection: PostgresConnection
+    ) throws {
+        switch (type, success) {
+        case ("program_code", true):
+            try connection.query(
+                """
+                UPDATE access_codes SET state = 'active', errors = '[]'
+                WHERE access_code_id = $1 AND state = 'pending' AND NOT EXISTS (
+                    SELECT 1 FROM device_commands d WHERE d.access_code_id = $1 AND d.command_type = 'program_code'
+                    AND d.status IN ('pending', 'delivered') AND d.command_id <> $2)
+                """, [accessCodeID, commandID])
+        case ("program_code", false):
+            try connection.query(
+                """
+                UPDATE access_codes SET state = 'failed',
+                    errors = jsonb_build_array(jsonb_build_object('code', $2::text,
+                        'message', 'The lock refused the code (' || $2::text || ').'))
+                WHERE access_code_id = $1 AND state = 'pending'
+                """, [accessCodeID, errorCode ?? "DEVICE_ERROR"])
+        case ("remove_code", true):
+            let deleted = try connection.query(
+                "UPDATE access_codes SET state = 'deleted' WHERE access_code_id = $1 AND state = 'removing'", [accessCodeID])
+            if deleted.affectedRows == 1 {
+                try EventLog.append(
+                    "access_code.deleted", ownerID: ownerID, deviceID: lockID,
+                    data: ["access_code_id": accessCodeID.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased()],
+                    on: connection)
+            } else {
+                try connection.query(
+                    "UPDATE access_codes SET expiry_removed = true WHERE access_code_id = $1 AND state = 'active' AND ends_at <= now()",
+                    [accessCodeID])
+            }
+        default:
+            break  // a failed removal stays queued in the lock's history; the code keeps its state
         }
     }
 

@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationEssentialsCompat
+import OAuth
+import Postgres
+
+/// `Idempotency-Key` for every POST of the resource API, in one place (contract section 1).
+/// Keys are scoped by the caller (owner and OAuth client, whatever access token it uses now)
+/// and kept 24 hours. The first request claims the key in PostgreSQL, so concurrent repeats on
+/// any instance see it: same body → the stored first response again; another body → 409
+/// `IDEMPOTENCY_KEY_REUSED`; still running → 409 `IDEMPOTENCY_KEY_IN_USE`. A 5xx is not
+/// stored, so the request can be retried with the same key.
+struct IdempotencyMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    static let header = HTTPField.Name("Idempotency-Key")!
+    static let retentionSeconds = 24 * 3600
+
+    let database: PostgresConnectionPool
+    let tokens: TokenService
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .post, let key = request.headers[Self.header] else { return try await next(request, context) }
+        guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            throw APIError(.badRequest, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+        }
+        // Only the OAuth-protected API: device and OAuth endpoints have their own rules.
+        guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
+            let grant = try await tokens.authenticate(accessToken: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        else { return try await next(request, context) }
+
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        var digest = SHA256()
+        digest.update(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8))
+        digest.update(data: Data(buffer: body))
+        let requestHash = PostgresBytes(Array(digest.finalize()))
+        let scope = "owner:\(grant.ownerID.uuidString.lowercased()) client:\(grant.clientID)"
+
+        if let replay = try await claimOrReplay(scope: scope, key: key, requestHash: requestHash) { return replay }
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            try? await release(scope: scope, key: key)
+            throw error
+        }
+        guard response.status.code < 500 else {
+            try? await release(scope: scope, key: key)
+            return response
+        }
+        let sink = CollectedBody()
+        try await response.body.write(CollectingWriter(sink: sink))
+        let bytes = sink.buffer
+        try await database.query(
+            "UPDATE idempotency_keys SET status_code = $3, content_type = $4, response_body = $5 WHERE scope = $1 AND key = $2",
+            [scope, key, Int(response.status.code), response.headers[.contentType], PostgresBytes(Array(buffer: bytes))])
+        var stored = response
+        stored.body = .init(byteBuffer: bytes)
+        return stored
+    }
+
+    /// Claims the key for this request (nil), or answers for an earlier request with the key.
+    private func claimOrReplay(scope: String, key: String, requestHash: PostgresBytes) async throws -> Response? {
+        let retention = Self.retentionSeconds
+        let existing = try await database.transaction { connection -> PostgresRow? in
+            try connection.query(
+                "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3)",
+                [scope, key, retention])
+            let claimed = try connection.query(
+                "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                [scope, key, requestHash])
+            guard claimed.affectedRows == 0 else { return nil }
+            return try connection.query(
+                "SELECT request_hash, status_code, content_type, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+                [scope, key]
+            ).singleRow()
+        }
+        guard let existing else { return nil }
+        guard try existing.decode(PostgresBytes.self, at: 0) == requestHash else {
+            throw APIError(.conflict, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used with a different request.")
+        }
+        guard let status = try existing.decode(Int?.self, at: 1) else {
+            throw APIError(.conflict, "IDEMPOTENCY_KEY_IN_USE", "A request with this Idempotency-Key is still being processed.")
+        }
+        var headers: HTTPFields = [HTTPField.Name("Idempotent-Replayed")!: "true"]
+        if let contentType = try existing.decode(String?.self, at: 2) { headers[.contentType] = contentType }
+        let body = try existing.decode(PostgresBytes?.self, at: 3)?.bytes ?? []
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    private func release(scope: String, key: String) async throws {
+        try await database.query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL", [scope, key])
+    }
+}
+
+/// Gathers a response body so it can be stored and sent.
+final class CollectedBody: @unchecked Sendable {
+    var buffer = ByteBuffer()
+}
+
+struct CollectingWriter: ResponseBodyWriter {
+    let sink: CollectedBody
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        var buffer = buffer
+        sink.buffer.writeBuffer(&buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+}

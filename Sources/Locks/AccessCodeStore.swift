@@ -1,0 +1,242 @@
+import Foundation
+import Postgres
+
+/// Online PIN codes. Creating, changing and deleting a code queue a command for the lock;
+/// the lock's answer (through the device gateway) moves the code on. Rules hold under
+/// concurrency because each change locks the lock's row first, and PIN uniqueness is a
+/// unique index.
+public struct AccessCodeStore: Sendable {
+    let database: PostgresConnectionPool
+
+    public init(database: PostgresConnectionPool) {
+        self.database = database
+    }
+
+    public func create(
+        ownerID: UUID, lockID: UUID, name: String?, code: String, startsAt: Date?, endsAt: Date?, now: Date = Date()
+    ) async throws -> AccessCode {
+        try Self.validate(name: name, startsAt: startsAt, endsAt: endsAt, now: now)
+        let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
+            guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: lockID, on: connection) else {
+                return .failure(.lockNotFound)
+            }
+            guard lock.supportsOnline else { return .failure(.onlineCodesNotSupported) }
+            guard code.count >= lock.minLength, code.count <= lock.maxLength, code.allSatisfy(\.isASCIIDigit) else {
+                return .failure(.invalidCode(min: lock.minLength, max: lock.maxLength))
+            }
+            let live = try connection.query(
+                """
+                SELECT count(*) FROM access_codes
+                WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
+                """, [lockID]
+            ).rows[0].decode(Int.self, at: 0)
+            guard live < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
+            let id: UUID
+            do {
+                id = try connection.query(
+                    """
+                    INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at)
+                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING access_code_id
+                    """, [lockID, ownerID, name, code, startsAt, endsAt]
+                ).rows[0].decode(UUID.self, at: 0)
+            } catch let error as PostgresError where error.constraint == "access_codes_live_pin" {
+                // The failed statement aborted the transaction: throw, so it is rolled back.
+                throw AccessCodeError.pinConflict
+            }
+            try Self.queueProgram(id, on: connection)
+            let created = try Self.visible(id, on: connection)
+            try EventLog.append(
+                "access_code.created", ownerID: ownerID, deviceID: lockID, data: Self.eventData(created), on: connection)
+            return .success(created)
+        }
+        return try result.get()
+    }
+
+    public struct Page: Sendable {
+        public let codes: [AccessCode]
+        public let nextCursor: String?
+    }
+
+    /// The lock's codes in creation order; nil when the lock is not the owner's.
+    public func list(ownerID: UUID, lockID: UUID, limit: Int, cursor: String?) async throws -> Page? {
+        guard (1...1000).contains(limit) else { throw AccessCodeError.invalidLimit }
+        var after = (micros: Int64.min, id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
+        if let cursor {
+            guard let decoded = PageCursor.decode(cursor) else { throw AccessCodeError.invalidCursor }
+            after = decoded
+        }
+        guard try await database.query(
+            "SELECT 1 FROM locks WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL", [ownerID, lockID]
+        ).singleRow() != nil else { return nil }
+        let rows = try await database.query(
+            """
+            SELECT * FROM visible_access_codes
+            WHERE owner_id = $1 AND lock_id = $2 AND (created_micros, access_code_id) > ($3::bigint, $4::uuid)
+            ORDER BY created_micros, access_code_id LIMIT $5
+            """, [ownerID, lockID, after.micros, after.id, limit + 1]
+        ).rows
+        let codes = try rows.prefix(limit).map(AccessCode.init(row:))
+        let next = rows.count > limit ? codes.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
+        return Page(codes: codes, nextCursor: next)
+    }
+
+    public func find(ownerID: UUID, id: UUID) async throws -> AccessCode? {
+        try await database.query(
+            "SELECT * FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
+        ).singleRow().map(AccessCode.init(row:))
+    }
+
+    /// Changes name, code or times; the new version is pushed to the lock (status pending).
+    public func update(
+        ownerID: UUID, id: UUID, name: String?, code: String?, startsAt: Date?, endsAt: Date?, now: Date = Date()
+    ) async throws -> AccessCode {
+        let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
+            guard let current = try connection.query(
+                "SELECT * FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
+            ).singleRow().map(AccessCode.init(row:)), current.status != "removing" else { return .failure(.notFound) }
+            guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: current.lockID, on: connection) else {
+                return .failure(.notFound)
+            }
+            let newStarts = startsAt ?? current.startsAt
+            let newEnds = endsAt ?? current.endsAt
+            do {
+                try Self.validate(name: name, startsAt: newStarts, endsAt: newEnds, now: now)
+            } catch let error as AccessCodeError {
+                return .failure(error)
+            }
+            if let code, code.count < lock.minLength || code.count > lock.maxLength || !code.allSatisfy(\.isASCIIDigit) {
+                return .failure(.invalidCode(min: lock.minLength, max: lock.maxLength))
+            }
+            do {
+                try connection.query(
+                    """
+                    UPDATE access_codes SET name = coalesce($2, name), code = coalesce($3, code), starts_at = $4,
+                        ends_at = $5, state = 'pending', errors = '[]', expiry_removed = false
+                    WHERE access_code_id = $1
+                    """, [id, name, code, newStarts, newEnds])
+            } catch let error as PostgresError where error.constraint == "access_codes_live_pin" {
+                // The failed statement aborted the transaction: throw, so it is rolled back.
+                throw AccessCodeError.pinConflict
+            }
+            try Self.queueProgram(id, on: connection)
+            let updated = try Self.visible(id, on: connection)
+            try EventLog.append(
+                "access_code.updated", ownerID: ownerID, deviceID: updated.lockID, data: Self.eventData(updated), on: connection)
+            return .success(updated)
+        }
+        return try result.get()
+    }
+
+    /// Starts removing a code from the lock: `removing` until the lock confirms, then gone.
+    /// A code the lock never took (failed) is gone at once.
+    public func delete(ownerID: UUID, id: UUID) async throws -> Bool {
+        try await database.transaction { connection -> Bool in
+            guard let row = try connection.query(
+                """
+                UPDATE access_codes c SET state = CASE WHEN c.state = 'failed' THEN 'deleted' ELSE 'removing' END
+                FROM locks l
+                WHERE c.access_code_id = $2 AND c.owner_id = $1 AND l.lock_id = c.lock_id AND l.removed_at IS NULL
+                  AND c.state IN ('pending', 'active', 'failed', 'removing')
+                RETURNING c.state, c.lock_id
+                """, [ownerID, id]
+            ).singleRow() else { return false }
+            let lockID = try row.decode(UUID.self, at: 1)
+            if try row.decode(String.self, at: 0) == "deleted" {
+                try EventLog.append(
+                    "access_code.deleted", ownerID: ownerID, deviceID: lockID,
+                    data: ["access_code_id": id.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased()],
+                    on: connection)
+            } else {
+                try Self.queueRemoval(id, lockID: lockID, on: connection)
+            }
+            return true
+        }
+    }
+
+    /// Queues removal from the lock of every code whose `ends_at` has passed (once each).
+    @discardableResult
+    public func removeExpired() async throws -> Int {
+        try await database.query(
+            """
+            INSERT INTO device_commands (lock_id, command_type, access_code_id, payload)
+            SELECT c.lock_id, 'remove_code', c.access_code_id, jsonb_build_object('access_code_id', c.access_code_id)
+            FROM access_codes c
+            WHERE c.state = 'active' AND NOT c.expiry_removed AND c.ends_at <= now()
+              AND NOT EXISTS (SELECT 1 FROM device_commands d WHERE d.access_code_id = c.access_code_id
+                              AND d.command_type = 'remove_code' AND d.status IN ('pending', 'delivered', 'done'))
+            ON CONFLICT DO NOTHING
+            """
+        ).affectedRows
+    }
+
+    // MARK: - Shared steps
+
+    struct LockLimits {
+        let minLength: Int
+        let maxLength: Int
+        let maxCodes: Int
+        let supportsOnline: Bool
+    }
+
+    /// Locks the lock's row for the rest of the transaction: the count-then-insert of two
+    /// concurrent creates on one lock cannot interleave, on any number of instances.
+    static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockLimits? {
+        guard let row = try connection.query(
+            """
+            SELECT m.code_length_min, m.code_length_max, m.max_access_codes, m.supports_online_codes
+            FROM locks l JOIN lock_models m USING (model_id)
+            WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
+            FOR UPDATE OF l
+            """, [ownerID, lockID]
+        ).singleRow() else { return nil }
+        return LockLimits(
+            minLength: try row.decode(Int.self, at: 0), maxLength: try row.decode(Int.self, at: 1),
+            maxCodes: try row.decode(Int.self, at: 2), supportsOnline: try row.decode(Bool.self, at: 3))
+    }
+
+    static func validate(name: String?, startsAt: Date?, endsAt: Date?, now: Date) throws {
+        if let name, name.count > 200 { throw AccessCodeError.invalidName }
+        if let startsAt, let endsAt, endsAt <= startsAt {
+            throw AccessCodeError.invalidTimeRange("ends_at must be after starts_at.")
+        }
+        if let endsAt, endsAt <= now { throw AccessCodeError.invalidTimeRange("ends_at is in the past.") }
+    }
+
+    static func queueProgram(_ id: UUID, on connection: PostgresConnection) throws {
+        try connection.query(
+            """
+            INSERT INTO device_commands (lock_id, command_type, access_code_id, payload)
+            SELECT lock_id, 'program_code', access_code_id,
+                   jsonb_strip_nulls(jsonb_build_object('access_code_id', access_code_id, 'code', code,
+                       'starts_at', to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                       'ends_at', to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
+            FROM access_codes WHERE access_code_id = $1
+            """, [id])
+    }
+
+    static func queueRemoval(_ id: UUID, lockID: UUID, on connection: PostgresConnection) throws {
+        try connection.query(
+            """
+            INSERT INTO device_commands (lock_id, command_type, access_code_id, payload)
+            VALUES ($1, 'remove_code', $2, jsonb_build_object('access_code_id', $2::uuid))
+            """, [lockID, id])
+    }
+
+    static func visible(_ id: UUID, on connection: PostgresConnection) throws -> AccessCode {
+        try AccessCode(row: try connection.query("SELECT * FROM visible_access_codes WHERE access_code_id = $1", [id]).rows[0])
+    }
+
+    /// Event data never carries the PIN itself.
+    static func eventData(_ code: AccessCode) -> [String: any Sendable] {
+        var data: [String: any Sendable] = [
+            "access_code_id": code.id.uuidString.lowercased(), "device_id": code.lockID.uuidString.lowercased(),
+            "status": code.status,
+        ]
+        if let name = code.name { data["name"] = name }
+        return data
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
