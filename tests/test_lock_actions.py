@@ -213,40 +213,9 @@ def test_events_reported_by_the_lock_update_state_and_are_recorded(base_url, loc
                 {"type": "battery.low", "battery_level": 101}, {"type": "lock.locked", "performed_via": "manual",
                                                                  "occurred_at": "noon"}):
         assert requests.post(events, json=bad, headers=device).status_code == 400, bad
+    unknown = requests.post(events, json={"type": "access_code.used", "access_code_id": str(uuid.uuid4())}, headers=device)
+    assert unknown.status_code == 404  # only the lock's own codes
     assert events_for(database_url, lock["lock_id"])[-2:] == ["lock.unlocked", "device.low_battery"]
     via = psql(database_url, "SELECT data->>'performed_via' FROM events WHERE device_id = '%s' AND event_type = 'lock.unlocked'"
                % lock["lock_id"])
     assert via == "manual"
-
-
-def queue_command(database_url, lock_id, command_type, payload):
-    """Queues a keypad command the way the access code service will (it lands with access codes)."""
-    psql(database_url, "INSERT INTO device_commands (lock_id, command_type, payload) VALUES ('%s', '%s', '%s'::jsonb)"
-         % (lock_id, command_type, json.dumps(payload)))
-
-
-def test_a_person_typing_pins_on_the_simulated_keypad(fleet, database_url):
-    lock_id = fleet.locks[0]["lock_id"]
-    current, expired = str(uuid.uuid4()), str(uuid.uuid4())
-    queue_command(database_url, lock_id, "program_code", {"access_code_id": current, "code": "482910"})
-    queue_command(database_url, lock_id, "program_code",
-                  {"access_code_id": expired, "code": "777777", "ends_at": "2020-01-01T00:00:00Z"})
-    keypad = f"{fleet.control}/locks/{lock_id}/keypad"
-    wait_until(lambda: len(requests.get(f"{fleet.control}/locks").json()[lock_id]["codes"]) == 2)
-
-    assert requests.post(keypad, json={"pin": "482910"}).json() == {"unlocked": True}
-    assert fleet.lock(lock_id)["lock_state"] == "unlocked"
-    assert requests.post(keypad, json={"pin": "777777"}).json() == {"unlocked": False}  # outside its window
-    assert requests.post(keypad, json={"pin": "000000"}).json() == {"unlocked": False}
-
-    queue_command(database_url, lock_id, "remove_code", {"access_code_id": current})
-    wait_until(lambda: current not in requests.get(f"{fleet.control}/locks").json()[lock_id]["codes"])
-    assert requests.post(keypad, json={"pin": "482910"}).json() == {"unlocked": False}
-
-    events = events_for(database_url, lock_id)
-    assert events.count("access_code.used") == 1 and events.count("access_code.incorrect_attempt") == 3
-    used = psql(database_url, "SELECT data->>'access_code_id' FROM events WHERE device_id = '%s' AND event_type = "
-                              "'access_code.used'" % lock_id)
-    assert used == current
-    # The typed PINs are never stored.
-    assert "000000" not in psql(database_url, "SELECT string_agg(data::text, ' ') FROM events WHERE device_id = '%s'" % lock_id)

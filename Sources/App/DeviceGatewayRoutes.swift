@@ -158,7 +158,11 @@ struct DeviceGatewayRoutes: Sendable {
                 .badRequest, "UNKNOWN_EVENT_TYPE",
                 "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt or battery.low.")
         }
-        try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)
+        do {
+            try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)
+        } catch DeviceGatewayStore.ReportError.unknownAccessCode {
+            throw APIError(.notFound, "NOT_FOUND", "No access code with this id on this lock.")
+        }
         return Self.json(["ok": true])
     }
 

@@ -187,6 +187,11 @@ public struct DeviceGatewayStore: Sendable {
         }
     }
 
+    public enum ReportError: Error, Equatable {
+        /// The lock named an access code that is not one of its own.
+        case unknownAccessCode
+    }
+
     /// Events a lock reports on its own (someone turned the thumb-turn, the battery got low).
     public enum ReportedEvent: Sendable, Equatable {
         case locked(performedVia: String)
@@ -211,6 +216,9 @@ public struct DeviceGatewayStore: Sendable {
                 data["performed_via"] = via
                 try EventLog.append("lock.\(state)", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             case .accessCodeUsed(let accessCodeID):
+                guard try connection.query(
+                    "SELECT 1 FROM access_codes WHERE access_code_id = $1 AND lock_id = $2", [accessCodeID, lockID]
+                ).singleRow() != nil else { throw ReportError.unknownAccessCode }
                 try connection.query("UPDATE locks SET lock_state = 'unlocked' WHERE lock_id = $1", [lockID])
                 data["access_code_id"] = accessCodeID.uuidString.lowercased()
                 try EventLog.append("access_code.used", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
