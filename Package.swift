@@ -83,6 +83,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The offline PIN scheme: generator and lock-side verifier. Pure Swift, no I/O.
+        .target(
+            name: "OfflinePIN",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+
         // Types and server stubs generated from openapi/openapi.yaml (symlinked here).
         .target(
             name: "LockCloudAPI",
@@ -145,6 +152,11 @@ let package = Package(
         .testTarget(
             name: "LocksTests",
             dependencies: ["Locks"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "OfflinePINTests",
+            dependencies: ["OfflinePIN", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

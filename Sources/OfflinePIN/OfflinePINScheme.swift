@@ -1,0 +1,204 @@
+import Crypto
+import Foundation
+
+/// LockCloud offline PIN scheme, version 1 (docs/offline-pin-scheme.md is the normative text;
+/// this file follows it step by step). Pure: no clock, no randomness, no I/O.
+public enum OfflinePINScheme {
+    /// Time zero of the scheme: 2024-01-01T00:00:00Z. Hours and days count from here, in UTC.
+    public static let epoch = Date(timeIntervalSince1970: 1_704_067_200)
+    /// A code not yet activated at the lock must be typed within this many hours of its start.
+    public static let activationHours = 24
+
+    public enum CodeType: UInt8, Sendable, CaseIterable, Codable {
+        case hourly = 1
+        case daily = 2
+        case oneTime = 3
+        case permanent = 4
+        case erase = 5
+
+        /// Slots per start period (hour for `.hourly`, UTC day for the others).
+        public var slots: Int {
+            switch self {
+            case .hourly: return 3
+            case .daily: return 3
+            case .oneTime: return 5
+            case .permanent: return 3
+            case .erase: return 1
+            }
+        }
+
+        /// Whether the period a code is keyed by is an hour (else a UTC day).
+        var keyedByHour: Bool { self == .hourly }
+
+        /// How many distinct values the PIN's hidden field can take for this type.
+        var valueCount: UInt64 {
+            switch self {
+            case .hourly: return 672  // duration 1...672 hours
+            case .daily: return 24 * 339  // hour of day 0...23 × duration 29...367 days
+            case .oneTime, .permanent, .erase: return 24  // hour of day
+            }
+        }
+    }
+
+    /// Everything a PIN stands for.
+    public struct Grant: Sendable, Equatable, Codable {
+        public let type: CodeType
+        public let keyVersion: UInt16
+        /// Start hour, counted in whole hours from `epoch`.
+        public let startHour: Int64
+        /// Hours the window lasts; nil for permanent codes. One-time and erase codes: 24.
+        public let durationHours: Int64?
+        public let slot: Int
+
+        public init(type: CodeType, keyVersion: UInt16, startHour: Int64, durationHours: Int64?, slot: Int) {
+            self.type = type
+            self.keyVersion = keyVersion
+            self.startHour = startHour
+            self.durationHours = durationHours
+            self.slot = slot
+        }
+
+        public var start: Date { epoch.addingTimeInterval(Double(startHour) * 3600) }
+        public var end: Date? { durationHours.map { epoch.addingTimeInterval(Double(startHour + $0) * 3600) } }
+
+        /// The period the code is keyed by: its start hour, or the UTC day of its start.
+        var period: Int64 { type.keyedByHour ? startHour : floorDiv(startHour, 24) }
+    }
+
+    public enum IssueError: Error, Equatable {
+        case invalidDuration
+        case invalidSlot
+        case invalidDigits
+    }
+
+    // MARK: - The PIN function
+
+    /// Step 1: the MAC of one (type, key version, period, slot) candidate.
+    static func mac(key: SymmetricKey, type: CodeType, keyVersion: UInt16, period: Int64, slot: Int) -> [UInt8] {
+        var message = Array("LCPIN1".utf8)
+        message.append(type.rawValue)
+        message.append(contentsOf: withUnsafeBytes(of: keyVersion.bigEndian, Array.init))
+        message.append(contentsOf: withUnsafeBytes(of: period.bigEndian, Array.init))
+        message.append(UInt8(slot))
+        return Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    }
+
+    /// Step 2: offset T and multiplier M (a unit modulo 10^digits) from the MAC.
+    static func mask(_ mac: [UInt8], modulus: UInt64) -> (offset: UInt64, multiplier: UInt64) {
+        func word(_ start: Int) -> UInt64 { mac[start..<start + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+        let offset = word(0) % modulus
+        var multiplier = word(8) % modulus
+        // Force the last digit to 1, 3, 7 or 9: then M is coprime with 10^digits, so invertible.
+        multiplier = multiplier - multiplier % 10 + [1, 3, 7, 9][Int(word(16) % 4)]
+        return (offset, multiplier % modulus)
+    }
+
+    /// Step 3: the hidden value v of a grant (duration, and hour of day for day-keyed types).
+    static func value(of grant: Grant) throws -> UInt64 {
+        let hourOfDay = UInt64(floorMod(grant.startHour, 24))
+        switch grant.type {
+        case .hourly:
+            guard let hours = grant.durationHours, (1...672).contains(hours) else { throw IssueError.invalidDuration }
+            return UInt64(hours - 1)
+        case .daily:
+            guard let hours = grant.durationHours, hours % 24 == 0, (29...367).contains(hours / 24) else {
+                throw IssueError.invalidDuration
+            }
+            return hourOfDay * 339 + UInt64(hours / 24 - 29)
+        case .oneTime, .erase:
+            guard grant.durationHours == 24 else { throw IssueError.invalidDuration }
+            return hourOfDay
+        case .permanent:
+            guard grant.durationHours == nil else { throw IssueError.invalidDuration }
+            return hourOfDay
+        }
+    }
+
+    /// The PIN for a grant: (T + v × M) mod 10^digits, written with leading zeros.
+    public static func pin(for grant: Grant, key: SymmetricKey, digits: Int = 9) throws -> String {
+        guard (6...12).contains(digits) else { throw IssueError.invalidDigits }
+        guard (0..<grant.type.slots).contains(grant.slot) else { throw IssueError.invalidSlot }
+        let modulus = power10(digits)
+        let value = try value(of: grant)
+        let (offset, multiplier) = mask(
+            mac(key: key, type: grant.type, keyVersion: grant.keyVersion, period: grant.period, slot: grant.slot),
+            modulus: modulus)
+        let number = (offset + mulMod(value, multiplier, modulus)) % modulus
+        let text = String(number)
+        return String(repeating: "0", count: digits - text.count) + text
+    }
+
+    /// Inverts step 3 for a candidate: the grant a value stands for, or nil when v is out of range.
+    static func grant(type: CodeType, keyVersion: UInt16, period: Int64, slot: Int, value: UInt64) -> Grant? {
+        guard value < type.valueCount else { return nil }
+        switch type {
+        case .hourly:
+            return Grant(type: type, keyVersion: keyVersion, startHour: period, durationHours: Int64(value) + 1, slot: slot)
+        case .daily:
+            let startHour = period * 24 + Int64(value / 339)
+            return Grant(type: type, keyVersion: keyVersion, startHour: startHour, durationHours: (Int64(value % 339) + 29) * 24, slot: slot)
+        case .oneTime, .erase:
+            return Grant(type: type, keyVersion: keyVersion, startHour: period * 24 + Int64(value), durationHours: 24, slot: slot)
+        case .permanent:
+            return Grant(type: type, keyVersion: keyVersion, startHour: period * 24 + Int64(value), durationHours: nil, slot: slot)
+        }
+    }
+
+    /// Every grant a typed PIN could stand for at `hour` (hours since epoch): all candidates whose
+    /// start lies in the last 24 hours, at most 24·3 + 2·(3+5+3+1) = 96 MAC evaluations per key
+    /// version. Returned in a fixed order (type, then period, then slot).
+    public static func candidates(
+        for pin: String, at hour: Int64, keys: [(version: UInt16, key: SymmetricKey)], digits: Int = 9
+    ) -> [Grant] {
+        guard pin.count == digits, let number = UInt64(pin), (6...12).contains(digits) else { return [] }
+        let modulus = power10(digits)
+        var found: [Grant] = []
+        for (version, key) in keys {
+            for type in CodeType.allCases {
+                let periods: ClosedRange<Int64> =
+                    type.keyedByHour
+                    ? (hour - Int64(activationHours) + 1)...hour
+                    : floorDiv(hour - Int64(activationHours) + 1, 24)...floorDiv(hour, 24)
+                for period in periods {
+                    for slot in 0..<type.slots {
+                        let (offset, multiplier) = mask(
+                            mac(key: key, type: type, keyVersion: version, period: period, slot: slot), modulus: modulus)
+                        let difference = (number + modulus - offset) % modulus
+                        let value = mulMod(difference, inverse(multiplier, modulus), modulus)
+                        if let grant = grant(type: type, keyVersion: version, period: period, slot: slot, value: value),
+                            grant.startHour <= hour, hour < grant.startHour + Int64(activationHours)
+                        {
+                            found.append(grant)
+                        }
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    // MARK: - Arithmetic
+
+    static func power10(_ digits: Int) -> UInt64 { (0..<digits).reduce(1) { value, _ in value * 10 } }
+
+    static func mulMod(_ a: UInt64, _ b: UInt64, _ modulus: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return modulus.dividingFullWidth((high: product.high, low: product.low)).remainder
+    }
+
+    /// Multiplicative inverse modulo `modulus` (extended Euclid); `value` must be a unit.
+    static func inverse(_ value: UInt64, _ modulus: UInt64) -> UInt64 {
+        var (oldR, r) = (Int64(value), Int64(modulus))
+        var (oldS, s) = (Int64(1), Int64(0))
+        while r != 0 {
+            let quotient = oldR / r
+            (oldR, r) = (r, oldR - quotient * r)
+            (oldS, s) = (s, oldS - quotient * s)
+        }
+        let m = Int64(modulus)
+        return UInt64(((oldS % m) + m) % m)
+    }
+}
+
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
