@@ -61,9 +61,5 @@ def vectors():
     return {"scheme": "LCPIN1", "key_hex": key.hex(), "epoch": "2024-01-01T00:00:00Z", "vectors": out}
 
 
-def test_vectors_file_matches_the_reference_implementation():
-    assert json.loads(VECTORS.read_text()) == vectors()
-
-
 if __name__ == "__main__" and "--write" in sys.argv:
     VECTORS.write_text(json.dumps(vectors(), indent=2) + "\n")
