@@ -60,11 +60,7 @@ public struct AccessCodeStore: Sendable {
     /// The lock's codes in creation order; nil when the lock is not the owner's.
     public func list(ownerID: UUID, lockID: UUID, limit: Int, cursor: String?) async throws -> Page? {
         guard (1...1000).contains(limit) else { throw AccessCodeError.invalidLimit }
-        var after = (micros: Int64.min, id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
-        if let cursor {
-            guard let decoded = PageCursor.decode(cursor) else { throw AccessCodeError.invalidCursor }
-            after = decoded
-        }
+        guard let after = PageCursor.position(after: cursor) else { throw AccessCodeError.invalidCursor }
         guard try await database.query(
             "SELECT 1 FROM locks WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL", [ownerID, lockID]
         ).singleRow() != nil else { return nil }

@@ -20,11 +20,7 @@ public struct LockStore: Sendable {
     /// The owner's locks in pairing order (created_at, then lock_id), `limit` at a time.
     public func list(ownerID: UUID, limit: Int, cursor: String?) async throws -> Page {
         guard (1...1000).contains(limit) else { throw LockError.invalidLimit }
-        var after = (micros: Int64.min, id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
-        if let cursor {
-            guard let decoded = PageCursor.decode(cursor) else { throw LockError.invalidCursor }
-            after = decoded
-        }
+        guard let after = PageCursor.position(after: cursor) else { throw LockError.invalidCursor }
         let rows = try await database.query(
             """
             SELECT * FROM live_locks
@@ -125,6 +121,13 @@ enum TimeZoneNames {
 enum PageCursor {
     static func encode(micros: Int64, id: UUID) -> String {
         SecretToken.base64URL(Array("\(micros):\(id.uuidString.lowercased())".utf8))
+    }
+
+    /// Where a page starts: after the cursor's row, or before every row when there is no cursor;
+    /// nil for a cursor this API did not issue.
+    static func position(after cursor: String?) -> (micros: Int64, id: UUID)? {
+        guard let cursor else { return (Int64.min, UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) }
+        return decode(cursor)
     }
 
     static func decode(_ cursor: String) -> (micros: Int64, id: UUID)? {
