@@ -118,3 +118,11 @@ def test_a_post_answers_303(base_url):
     response = browser.post_form(browser.authorize(), action="sign_in", email="alice@example.com",
                                  password="lockcloud-demo")
     assert response.status_code == 303
+
+
+def test_an_oversized_email_is_an_ordinary_failed_sign_in(base_url, database_url):
+    from conftest import psql
+    browser = Browser(base_url)
+    page = browser.sign_in(browser.authorize(), "a" * 5000 + "@example.com", "whatever-password")
+    assert page.status_code == 200 and "incorrect" in page.text
+    assert int(psql(database_url, "SELECT max(length(subject)) FROM sign_in_failures")) <= len("email:") + 254

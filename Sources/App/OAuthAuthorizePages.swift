@@ -90,7 +90,9 @@ struct OAuthAuthorizePages: Sendable {
 
         switch form["action"] {
         case "sign_in":
-            let email = form["email"] ?? ""
+            // No account has a longer email (254 is the limit), and the throttle stores what it
+            // counts: cut it here so a huge form field never reaches the database whole.
+            let email = String((form["email"] ?? "").prefix(254))
             let address = context.clientAddress
             if try await services.throttle.isBlocked(email: email, address: address) {
                 return Self.seeOther(continuePath + "?notice=throttled")
