@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "Postgres",
                 "OAuth",
+                "OfflinePIN",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -76,6 +77,8 @@ let package = Package(
         .target(
             name: "LockSimulator",
             dependencies: [
+                "OfflinePIN",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -151,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LocksTests",
-            dependencies: ["Locks"],
+            dependencies: ["Locks", "OfflinePIN"],
             swiftSettings: strictSettings
         ),
         .testTarget(

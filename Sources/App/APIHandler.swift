@@ -13,6 +13,7 @@ struct APIHandler: APIProtocol {
     let locks: LockStore
     let actions: ActionStore
     let accessCodes: AccessCodeStore
+    let offlineCodes: OfflineCodeRegistry
     let unlockWaitSeconds: Int
     let metrics: PrometheusCollectorRegistry
     let logger: Logger

@@ -50,9 +50,10 @@ public func buildApplication(
     let actions = ActionStore(database: pool)
     let accessCodes = AccessCodeStore(database: pool)
     let gateway = DeviceGatewayStore(database: pool)
+    let offlineCodes = OfflineCodeRegistry(database: pool, sealer: sealer)
     let handler = APIHandler(
         database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), actions: actions,
-        accessCodes: accessCodes,
+        accessCodes: accessCodes, offlineCodes: offlineCodes,
         unlockWaitSeconds: config.unlockWaitSeconds, metrics: metrics, logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
@@ -61,7 +62,7 @@ public func buildApplication(
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
-    DeviceGatewayRoutes(gateway: gateway, maxBodyBytes: config.maxBodyBytes)
+    DeviceGatewayRoutes(gateway: gateway, offlineCodes: offlineCodes, maxBodyBytes: config.maxBodyBytes)
         .register(on: router, routes: routes, basePath: config.basePath)
     let sweeper = DeviceSweeperService(
         actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,

@@ -10,6 +10,7 @@ import Postgres
 /// issued at pairing. Hand-written routes because the command poll waits (long polling).
 struct DeviceGatewayRoutes: Sendable {
     let gateway: DeviceGatewayStore
+    let offlineCodes: OfflineCodeRegistry
     let maxBodyBytes: Int
 
     func register(on router: Router<AppRequestContext>, routes: RouteTable, basePath: String) {
@@ -17,6 +18,7 @@ struct DeviceGatewayRoutes: Sendable {
         routes.add(basePath + "/device/v1/commands", .get, on: router, use: commands)
         routes.add(basePath + "/device/v1/commands/{command_id}/result", .post, on: router, use: result)
         routes.add(basePath + "/device/v1/events", .post, on: router, use: event)
+        routes.add(basePath + "/device/v1/offline_key", .get, on: router, use: offlineKey)
     }
 
     private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
@@ -76,9 +78,42 @@ struct DeviceGatewayRoutes: Sendable {
             lockState: try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state"),
             doorState: try Self.oneOf(try Self.field(body, "door_state", String.self), Self.doorStates, "door_state"),
             signalQuality: try Self.percent(try Self.field(body, "signal_quality", Int.self), "signal_quality"),
-            deviceTime: deviceTime)
-        try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report)
-        return Self.json(["ok": true, "server_time": Date().formatted(.iso8601)])
+            deviceTime: deviceTime, offlineKeyVersion: try Self.keyVersion(try Self.field(body, "offline_key_version", Int.self)))
+        var answer: [String: Any] = ["ok": true, "server_time": Date().formatted(.iso8601)]
+        if let floor = try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report) {
+            answer["offline_key_version_floor"] = floor
+        }
+        return Self.json(answer)
+    }
+
+    private static func keyVersion(_ value: Int?) throws -> Int? {
+        guard let value else { return nil }
+        guard (1...65535).contains(value) else { throw APIError(.badRequest, "INVALID_REQUEST", "key versions are 1 to 65535.") }
+        return value
+    }
+
+    /// Provisioning: the lock's offline key at the version it is on (models with offline PINs).
+    @Sendable func offlineKey(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let device = try await device(request)
+        guard let key = try await offlineCodes.lockKey(lockID: device.lockID) else {
+            throw APIError(.notFound, "OFFLINE_CODES_NOT_SUPPORTED", "This lock model has no offline PIN key.")
+        }
+        return Self.json(["key": Data(key.key).base64EncodedString(), "key_version": key.version, "digits": key.digits])
+    }
+
+    /// `{"offline_access_code_type", "key_version", "slot_period", "slot"}`: the grant a lock verified.
+    private static func offlineGrant(_ body: [String: Any]) throws -> OfflineGrantReference {
+        guard let object = try field(body, "offline_code", [String: Any].self),
+            let kind = try field(object, "offline_access_code_type", String.self).flatMap(OfflineCodeKind.init(rawValue:)),
+            let version = try keyVersion(try field(object, "key_version", Int.self)),
+            let period = try field(object, "slot_period", Int.self),
+            let slot = try field(object, "slot", Int.self), (0..<5).contains(slot)
+        else {
+            throw APIError(
+                .badRequest, "INVALID_REQUEST",
+                "offline_code needs offline_access_code_type, key_version, slot_period and slot (0 to 4).")
+        }
+        return OfflineGrantReference(kind: kind, keyVersion: version, period: Int64(period), slot: slot)
     }
 
     /// Long poll: answers as soon as a command is due, or after `wait` seconds with none.
@@ -141,11 +176,15 @@ struct DeviceGatewayRoutes: Sendable {
                 throw APIError(.badRequest, "INVALID_REQUEST", "performed_via is required.")
             }
             reported = body["type"] as? String == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)
+        case "access_code.used"? where body["offline_code"] != nil:
+            reported = .offlineCodeUsed(try Self.offlineGrant(body))
         case "access_code.used"?:
             guard let id = try Self.field(body, "access_code_id", String.self).flatMap(UUID.init(uuidString:)) else {
-                throw APIError(.badRequest, "INVALID_REQUEST", "access_code_id (a UUID) is required.")
+                throw APIError(.badRequest, "INVALID_REQUEST", "access_code_id (a UUID) or offline_code is required.")
             }
             reported = .accessCodeUsed(accessCodeID: id)
+        case "access_code.removed_at_lock"?:
+            reported = .offlineCodeRemovedAtLock(try Self.offlineGrant(body))
         case "access_code.incorrect_attempt"?:
             reported = .incorrectPIN
         case "battery.low"?:
@@ -156,7 +195,7 @@ struct DeviceGatewayRoutes: Sendable {
         default:
             throw APIError(
                 .badRequest, "UNKNOWN_EVENT_TYPE",
-                "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt or battery.low.")
+                "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt, access_code.removed_at_lock or battery.low.")
         }
         do {
             try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)

@@ -30,8 +30,12 @@ package struct AccessCodeBody: Codable, Hashable, Sendable {
 
     package init(
         accessCodeId: String, lockId: String, ownerId: String, name: String?, code: String, type: String, startsAt: Date?,
-        endsAt: Date?, status: String, createdAt: Date, updatedAt: Date, errors: [Issue], warnings: [Issue]
+        endsAt: Date?, status: String, createdAt: Date, updatedAt: Date, errors: [Issue], warnings: [Issue],
+        isOfflineAccessCode: Bool = false, offlineAccessCodeType: String? = nil, isOneTimeUse: Bool = false
     ) {
+        self.isOfflineAccessCode = isOfflineAccessCode
+        self.offlineAccessCodeType = offlineAccessCodeType
+        self.isOneTimeUse = isOneTimeUse
         self.accessCodeId = accessCodeId
         self.lockId = lockId
         self.ownerId = ownerId

@@ -16,11 +16,36 @@ struct GatewayClient: Sendable {
         let payload: [String: String]
     }
 
-    func heartbeat(batteryLevel: Int, lockState: String, doorState: String, signalQuality: Int) async throws {
-        _ = try await send("POST", "device/v1/heartbeat", body: [
+    /// Returns the registry's offline key version floor, when the model has offline PINs.
+    func heartbeat(
+        batteryLevel: Int, lockState: String, doorState: String, signalQuality: Int, deviceTime: Date, offlineKeyVersion: Int?
+    ) async throws -> Int? {
+        var body: [String: any Sendable] = [
             "battery_level": batteryLevel, "lock_state": lockState, "door_state": doorState,
-            "signal_quality": signalQuality, "device_time": Date().formatted(.iso8601),
-        ])
+            "signal_quality": signalQuality, "device_time": deviceTime.formatted(.iso8601),
+        ]
+        if let offlineKeyVersion { body["offline_key_version"] = offlineKeyVersion }
+        return try await send("POST", "device/v1/heartbeat", body: body)["offline_key_version_floor"] as? Int
+    }
+
+    struct OfflineKey: Sendable {
+        let key: Data
+        let version: Int
+        let digits: Int
+    }
+
+    /// The lock's offline PIN key; nil when its model has none.
+    func offlineKey() async throws -> OfflineKey? {
+        let object: [String: Any]
+        do {
+            object = try await send("GET", "device/v1/offline_key", body: nil)
+        } catch let failure as HTTPFailure where failure.status == 404 {
+            return nil
+        }
+        guard let key = (object["key"] as? String).flatMap({ Data(base64Encoded: $0) }), let version = object["key_version"] as? Int,
+            let digits = object["digits"] as? Int
+        else { throw HTTPFailure(status: 200, body: "offline key answer is incomplete") }
+        return OfflineKey(key: key, version: version, digits: digits)
     }
 
     func commands(wait: Int) async throws -> [Command] {

@@ -15,6 +15,8 @@ import FoundationNetworking
 ///   POST /locks/{lock_id}/jam         lock/unlock commands fail with LOCK_JAMMED
 ///   POST /locks/{lock_id}/unjam
 ///   POST /locks/{lock_id}/keypad      {"pin": "1234"}: a person types a PIN
+///   POST /locks/{lock_id}/bluetooth/remove_code  {"pin": "..."}: an offline code removed at the lock
+///   POST /locks/{lock_id}/clock       {"now": "2026-01-01T10:00:00Z"}: set the lock's clock
 public struct LockSimulator: Sendable {
     /// One lock to simulate: its id and the device credential issued when it was paired.
     public struct LockCredential: Codable, Sendable {
@@ -83,14 +85,38 @@ public struct LockSimulator: Sendable {
                 return try Self.json(lock.snapshot)
             }
         }
-        // A person at the door: {"pin": "1234"} → {"unlocked": true | false}.
+        struct Typed: Decodable { let pin: String }
+        // A person at the door: {"pin": "1234"} → {"unlocked": true | false, "outcome": ...}.
         router.post("/locks/:lock_id/keypad") { request, context -> Response in
             guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
                 return Response(status: .notFound)
             }
-            struct Typed: Decodable { let pin: String }
             let typed = try await request.decode(as: Typed.self, context: context)
-            return try Self.json(["unlocked": try await lock.typePIN(typed.pin)])
+            let outcome = await lock.typePIN(typed.pin)
+            struct Answer: Encodable {
+                let unlocked: Bool
+                let outcome: SimulatedLock.KeypadOutcome
+            }
+            return try Self.json(Answer(unlocked: outcome == .unlocked, outcome: outcome))
+        }
+        // The owner's phone removes an offline code over Bluetooth: {"pin": ...} → {"removed": bool}.
+        router.post("/locks/:lock_id/bluetooth/remove_code") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            let typed = try await request.decode(as: Typed.self, context: context)
+            return try Self.json(["removed": await lock.removeOfflineCode(typed.pin)])
+        }
+        // Sets the lock's clock: {"now": RFC 3339}.
+        router.post("/locks/:lock_id/clock") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Clock: Decodable { let now: String }
+            let clock = try await request.decode(as: Clock.self, context: context)
+            guard let date = try? Date(clock.now, strategy: .iso8601) else { return Response(status: .badRequest) }
+            lock.update { $0.clockOffsetSeconds = date.timeIntervalSinceNow }
+            return try Self.json(lock.snapshot)
         }
         let app = Application(
             router: router, configuration: .init(address: .hostname(controlHost, port: controlPort)),

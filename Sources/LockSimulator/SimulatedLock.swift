@@ -1,9 +1,14 @@
+import Crypto
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import OfflinePIN
 
 /// One simulated lock: it heartbeats, long-polls for commands and carries them out after a
-/// motor delay, drains its battery, and can be told to drop off the network or to jam.
+/// motor delay, drains its battery, and can be told to drop off the network or to jam. Its
+/// keypad checks online codes it was given and offline PINs with the `OfflinePIN` verifier, by
+/// its own clock and with no call to the server; what happened at the door is reported when
+/// the lock next reaches the gateway.
 public final class SimulatedLock: Sendable {
     public struct State: Sendable, Codable {
         public var lockState = "locked"
@@ -14,6 +19,14 @@ public final class SimulatedLock: Sendable {
         public var commandsCarriedOut = 0
         /// PIN codes programmed onto the keypad, by access code id.
         public var codes: [String: KeypadCode] = [:]
+        /// The lock's clock runs this many seconds ahead of real time (set through the control API).
+        public var clockOffsetSeconds = 0.0
+        /// Offline PINs: the oldest key version searched (nil before provisioning or without
+        /// offline support), and how many codes the lock has activated.
+        public var offlineKeyVersion: Int?
+        public var activatedOfflineCodes = 0
+        /// Events waiting for the gateway (the lock is offline, or the gateway did not answer).
+        public var unsentEvents = 0
     }
 
     public struct KeypadCode: Sendable, Codable {
@@ -31,6 +44,9 @@ public final class SimulatedLock: Sendable {
     let timing: SimulatorTiming
     let logger: Logger
     private let state = NIOLockedValueBox(State())
+    private let verifier = NIOLockedValueBox<OfflineLockVerifier?>(nil)
+    private let outbox = NIOLockedValueBox<[[String: any Sendable]]>([])
+    private let flushing = NIOLockedValueBox(false)
 
     init(lockID: String, client: GatewayClient, timing: SimulatorTiming, logger: Logger) {
         self.lockID = lockID
@@ -53,14 +69,22 @@ public final class SimulatedLock: Sendable {
         }
     }
 
+    /// The lock's own clock.
+    public var now: Date { Date().addingTimeInterval(snapshot.clockOffsetSeconds) }
+
     private func heartbeats() async {
+        var provisioned = false
         while !Task.isCancelled {
             let current = snapshot
             if !current.offline {
                 do {
-                    try await client.heartbeat(
+                    if !provisioned { provisioned = try await provisionOfflineKey() }
+                    await flushEvents()
+                    let floor = try await client.heartbeat(
                         batteryLevel: Int(current.batteryLevel.rounded(.down)), lockState: current.lockState,
-                        doorState: current.doorState, signalQuality: 80)
+                        doorState: current.doorState, signalQuality: 80, deviceTime: now,
+                        offlineKeyVersion: current.offlineKeyVersion)
+                    if let floor, let version = UInt16(exactly: floor) { changeVerifier { $0.advance(toVersion: version) } }
                 } catch {
                     logger.debug("heartbeat failed", metadata: ["lock": "\(lockID)", "error": "\(error)"])
                 }
@@ -128,17 +152,120 @@ public final class SimulatedLock: Sendable {
         }
     }
 
-    /// A person types `pin` on the keypad: the lock unlocks for a code inside its window and
-    /// reports `access_code.used`, or reports `access_code.incorrect_attempt`.
-    public func typePIN(_ pin: String, now: Date = Date()) async throws -> Bool {
-        let match = snapshot.codes.first { $0.value.accepts(pin, at: now) }?.key
-        if let match {
-            update { $0.lockState = "unlocked" }
-            try await client.event(["type": "access_code.used", "access_code_id": match])
+    // MARK: - Offline PINs and the keypad
+
+    /// Fetches the lock's offline key once (a real lock gets it at pairing). True when done,
+    /// including for models without offline PINs.
+    private func provisionOfflineKey() async throws -> Bool {
+        guard let offlineKey = try await client.offlineKey() else { return true }
+        guard let version = UInt16(exactly: offlineKey.version) else { return true }
+        verifier.withLockedValue {
+            $0 = OfflineLockVerifier(key: SymmetricKey(data: offlineKey.key), keyVersion: version, digits: offlineKey.digits)
+        }
+        changeVerifier { _ in }
+        return true
+    }
+
+    /// Changes the verifier (if the lock has one) and mirrors its counters into the state.
+    private func changeVerifier<T>(_ change: (inout OfflineLockVerifier) -> T) -> T? {
+        let (result, version, activated) = verifier.withLockedValue { box -> (T?, Int?, Int) in
+            guard var current = box else { return (nil, nil, 0) }
+            let result = change(&current)
+            box = current
+            return (result, Int(current.keyVersion), current.activated.count)
+        }
+        update {
+            $0.offlineKeyVersion = version
+            $0.activatedOfflineCodes = activated
+        }
+        return result
+    }
+
+    /// What the keypad did with a typed PIN.
+    public enum KeypadOutcome: String, Sendable, Codable {
+        case unlocked, erased, rejected, lockedOut = "locked_out"
+    }
+
+    /// A person types `pin` on the keypad. An online code inside its window or an offline PIN
+    /// the verifier accepts unlocks the door (`access_code.used`); an erase code retires the
+    /// offline codes issued before it; anything else is `access_code.incorrect_attempt`.
+    public func typePIN(_ pin: String) async -> KeypadOutcome {
+        let at = now
+        let outcome: KeypadOutcome
+        var event: [String: any Sendable] = ["occurred_at": at.formatted(.iso8601)]
+        if let match = snapshot.codes.first(where: { $0.value.accepts(pin, at: at) })?.key {
+            outcome = .unlocked
+            event["type"] = "access_code.used"
+            event["access_code_id"] = match
+        } else {
+            switch changeVerifier({ $0.enter(pin, at: at) }) {
+            case .unlocked(let grant)?:
+                outcome = .unlocked
+                event["type"] = "access_code.used"
+                event["offline_code"] = Self.reference(grant)
+            case .erased(let grant)?:
+                outcome = .erased
+                event["type"] = "access_code.used"
+                event["offline_code"] = Self.reference(grant)
+            case .lockedOut?:
+                outcome = .lockedOut
+                event["type"] = "access_code.incorrect_attempt"
+            case .rejected?, nil:
+                outcome = .rejected
+                event["type"] = "access_code.incorrect_attempt"
+            }
+        }
+        if outcome == .unlocked { update { $0.lockState = "unlocked" } }
+        report(event)
+        return outcome
+    }
+
+    /// Someone removes an offline code at the lock over Bluetooth; the lock reports it.
+    public func removeOfflineCode(_ pin: String) async -> Bool {
+        let at = now
+        guard let grant = changeVerifier({ $0.remove(pin, at: at) }) ?? nil else { return false }
+        report([
+            "type": "access_code.removed_at_lock", "offline_code": Self.reference(grant), "occurred_at": at.formatted(.iso8601),
+        ])
+        return true
+    }
+
+    static func reference(_ grant: OfflinePINScheme.Grant) -> [String: any Sendable] {
+        [
+            "offline_access_code_type": grant.type.apiName, "key_version": Int(grant.keyVersion),
+            "slot_period": Int(grant.period), "slot": grant.slot,
+        ]
+    }
+
+    /// Queues an event and sends the queue now if the lock is online.
+    private func report(_ event: [String: any Sendable]) {
+        outbox.withLockedValue { $0.append(event) }
+        update { $0.unsentEvents += 1 }
+        Task { await flushEvents() }
+    }
+
+    /// Sends queued events in order; stops at the first the gateway did not take (kept for
+    /// the next try). One flush at a time, so nothing is sent twice.
+    private func flushEvents() async {
+        let claimed = flushing.withLockedValue { busy -> Bool in
+            if busy { return false }
+            busy = true
             return true
         }
-        try await client.event(["type": "access_code.incorrect_attempt"])
-        return false
+        guard claimed else { return }
+        defer { flushing.withLockedValue { $0 = false } }
+        while !snapshot.offline, let next = outbox.withLockedValue({ $0.first }) {
+            do {
+                try await client.event(next)
+            } catch let failure as GatewayClient.HTTPFailure where (400..<500).contains(failure.status) {
+                // The gateway refused the report itself; sending it again would not help.
+                logger.warning("event refused", metadata: ["lock": "\(lockID)", "error": "\(failure)"])
+            } catch {
+                return
+            }
+            outbox.withLockedValue { _ = $0.removeFirst() }
+            update { $0.unsentEvents -= 1 }
+        }
     }
 }
 

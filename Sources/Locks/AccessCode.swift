@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
 
-/// An online PIN code as the API shows it (`visible_access_codes`).
+/// A PIN code, online or offline, as the API shows it (`visible_access_codes`).
 public struct AccessCode: Sendable, Equatable {
     public struct Issue: Sendable, Equatable, Codable {
         public let code: String
@@ -16,13 +16,16 @@ public struct AccessCode: Sendable, Equatable {
     public let startsAt: Date?
     public let endsAt: Date?
     public let status: String
+    /// Offline codes: the kind of grant the PIN encodes (nil for online codes).
+    public let offlineKind: OfflineCodeKind?
     public let errors: [Issue]
     public let warnings: [Issue]
     public let createdAt: Date
     public let updatedAt: Date
     let createdMicros: Int64
 
-    public var isTimeBound: Bool { startsAt != nil || endsAt != nil }
+    public var isTimeBound: Bool { offlineKind == nil ? startsAt != nil || endsAt != nil : endsAt != nil }
+    public var isOffline: Bool { offlineKind != nil }
 
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, column: "access_code_id")
@@ -33,6 +36,7 @@ public struct AccessCode: Sendable, Equatable {
         startsAt = try row.decode(Date?.self, column: "starts_at")
         endsAt = try row.decode(Date?.self, column: "ends_at")
         status = try row.decode(String.self, column: "status")
+        offlineKind = try row.decode(String?.self, column: "offline_type").flatMap(OfflineCodeKind.init(rawValue:))
         errors = try Self.issues(try row.decode(String.self, column: "errors"))
         warnings = try Self.issues(try row.decode(String.self, column: "warnings"))
         createdAt = try row.decode(Date.self, column: "created_at")
@@ -57,4 +61,15 @@ public enum AccessCodeError: Error, Equatable {
     case onlineCodesNotSupported
     case invalidCursor
     case invalidLimit
+    // The offline registry's rules (contract 5, table of limits).
+    case offlineCodesNotSupported
+    case offlineCustomPIN
+    case offlineImmutable
+    case offlineNotRemovable
+    case invalidOfflineDuration(String)
+    case invalidOfflineSchedule(String)
+    case maxTimeRoundingExceeded(String)
+    case offlineSlotUnavailable(String)
+    /// An erase code or key rotation waits until the lock has caught up with the previous one.
+    case offlineKeyChangePending(String)
 }

@@ -24,13 +24,7 @@ public struct AccessCodeStore: Sendable {
             guard code.count >= lock.minLength, code.count <= lock.maxLength, code.allSatisfy(\.isASCIIDigit) else {
                 return .failure(.invalidCode(min: lock.minLength, max: lock.maxLength))
             }
-            let live = try connection.query(
-                """
-                SELECT count(*) FROM access_codes
-                WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
-                """, [lockID]
-            ).rows[0].decode(Int.self, at: 0)
-            guard live < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
+            guard try Self.liveCount(lockID: lockID, on: connection) < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
             let id: UUID
             do {
                 id = try connection.query(
@@ -90,6 +84,7 @@ public struct AccessCodeStore: Sendable {
             guard let current = try connection.query(
                 "SELECT * FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
             ).singleRow().map(AccessCode.init(row:)), current.status != "removing" else { return .failure(.notFound) }
+            guard !current.isOffline else { return .failure(.offlineImmutable) }
             guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: current.lockID, on: connection) else {
                 return .failure(.notFound)
             }
@@ -125,17 +120,23 @@ public struct AccessCodeStore: Sendable {
 
     /// Starts removing a code from the lock: `removing` until the lock confirms, then gone.
     /// A code the lock never took (failed) is gone at once.
+    /// Offline codes cannot be deleted through the API: only at the lock (contract 5).
     public func delete(ownerID: UUID, id: UUID) async throws -> Bool {
-        try await database.transaction { connection -> Bool in
+        let result = try await database.transaction { connection -> Result<Bool, AccessCodeError> in
             guard let row = try connection.query(
                 """
                 UPDATE access_codes c SET state = CASE WHEN c.state = 'failed' THEN 'deleted' ELSE 'removing' END
                 FROM locks l
                 WHERE c.access_code_id = $2 AND c.owner_id = $1 AND l.lock_id = c.lock_id AND l.removed_at IS NULL
-                  AND c.state IN ('pending', 'active', 'failed', 'removing')
+                  AND c.state IN ('pending', 'active', 'failed', 'removing') AND NOT c.is_offline
                 RETURNING c.state, c.lock_id
                 """, [ownerID, id]
-            ).singleRow() else { return false }
+            ).singleRow() else {
+                let offline = try connection.query(
+                    "SELECT 1 FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2 AND is_offline", [ownerID, id]
+                ).singleRow()
+                return offline == nil ? .success(false) : .failure(.offlineNotRemovable)
+            }
             let lockID = try row.decode(UUID.self, at: 1)
             if try row.decode(String.self, at: 0) == "deleted" {
                 try EventLog.append(
@@ -145,24 +146,33 @@ public struct AccessCodeStore: Sendable {
             } else {
                 try Self.queueRemoval(id, lockID: lockID, on: connection)
             }
-            return true
+            return .success(true)
         }
+        return try result.get()
     }
 
-    /// Queues removal from the lock of every code whose `ends_at` has passed (once each).
+    /// Queues removal from the lock of every online code whose `ends_at` has passed (once
+    /// each). Ended offline codes have nothing on the lock to remove: they simply stop holding
+    /// a place among the lock's codes and their PIN.
     @discardableResult
     public func removeExpired() async throws -> Int {
-        try await database.query(
+        let offline = try await database.query(
+            """
+            UPDATE access_codes SET expiry_removed = true
+            WHERE is_offline AND state = 'active' AND NOT expiry_removed AND ends_at <= now()
+            """
+        ).affectedRows
+        return offline + (try await database.query(
             """
             INSERT INTO device_commands (lock_id, command_type, access_code_id, payload)
             SELECT c.lock_id, 'remove_code', c.access_code_id, jsonb_build_object('access_code_id', c.access_code_id)
             FROM access_codes c
-            WHERE c.state = 'active' AND NOT c.expiry_removed AND c.ends_at <= now()
+            WHERE c.state = 'active' AND NOT c.expiry_removed AND c.ends_at <= now() AND NOT c.is_offline
               AND NOT EXISTS (SELECT 1 FROM device_commands d WHERE d.access_code_id = c.access_code_id
                               AND d.command_type = 'remove_code' AND d.status IN ('pending', 'delivered', 'done'))
             ON CONFLICT DO NOTHING
             """
-        ).affectedRows
+        ).affectedRows)
     }
 
     // MARK: - Shared steps
@@ -188,6 +198,19 @@ public struct AccessCodeStore: Sendable {
         return LockLimits(
             minLength: try row.decode(Int.self, at: 0), maxLength: try row.decode(Int.self, at: 1),
             maxCodes: try row.decode(Int.self, at: 2), supportsOnline: try row.decode(Bool.self, at: 3))
+    }
+
+    /// Codes that hold one of the lock's places (`max_access_codes`), online and offline
+    /// together: not deleted, not removed after their end, and for offline codes not past their
+    /// end even if the sweeper has not marked them yet.
+    static func liveCount(lockID: UUID, on connection: PostgresConnection) throws -> Int {
+        try connection.query(
+            """
+            SELECT count(*) FROM access_codes
+            WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
+              AND NOT (is_offline AND ends_at <= now())
+            """, [lockID]
+        ).rows[0].decode(Int.self, at: 0)
     }
 
     static func validate(name: String?, startsAt: Date?, endsAt: Date?, now: Date) throws {

@@ -9,13 +9,35 @@ public struct HeartbeatReport: Sendable {
     public var doorState: String?
     public var signalQuality: Int?
     public var deviceTime: Date?
+    /// The oldest offline key version the lock searches.
+    public var offlineKeyVersion: Int?
 
-    public init(batteryLevel: Int?, lockState: String?, doorState: String?, signalQuality: Int?, deviceTime: Date?) {
+    public init(
+        batteryLevel: Int?, lockState: String?, doorState: String?, signalQuality: Int?, deviceTime: Date?,
+        offlineKeyVersion: Int? = nil
+    ) {
         self.batteryLevel = batteryLevel
         self.lockState = lockState
         self.doorState = doorState
         self.signalQuality = signalQuality
         self.deviceTime = deviceTime
+        self.offlineKeyVersion = offlineKeyVersion
+    }
+}
+
+/// The grant an offline PIN stood for, as the lock reports it (never the PIN itself).
+public struct OfflineGrantReference: Sendable, Equatable {
+    public let kind: OfflineCodeKind
+    public let keyVersion: Int
+    /// Start hour (hourly-bound) or start day, counted from the scheme epoch.
+    public let period: Int64
+    public let slot: Int
+
+    public init(kind: OfflineCodeKind, keyVersion: Int, period: Int64, slot: Int) {
+        self.kind = kind
+        self.keyVersion = keyVersion
+        self.period = period
+        self.slot = slot
     }
 }
 
@@ -45,8 +67,11 @@ public struct DeviceGatewayStore: Sendable {
         ).singleRow().map { (try $0.decode(UUID.self, at: 0), try $0.decode(UUID.self, at: 1)) }
     }
 
-    public func heartbeat(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws {
-        try await database.transaction { connection in
+    /// Records a heartbeat. Returns the offline key version floor for the lock (nil for models
+    /// without offline PINs): the oldest version a not-yet-activated offline code still needs.
+    @discardableResult
+    public func heartbeat(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws -> Int? {
+        try await database.transaction { connection -> Int? in
             let before = try connection.query(
                 "SELECT online, battery_level FROM locks WHERE lock_id = $1 FOR UPDATE", [lockID]).rows[0]
             let wasOnline = try before.decode(Bool.self, at: 0)
@@ -56,10 +81,11 @@ public struct DeviceGatewayStore: Sendable {
                 UPDATE locks SET online = true, last_heartbeat_at = now(),
                     battery_level = coalesce($2, battery_level), lock_state = coalesce($3, lock_state),
                     door_state = coalesce($4, door_state), signal_quality = coalesce($5, signal_quality),
-                    device_time = coalesce($6, device_time)
+                    device_time = coalesce($6, device_time), offline_lock_key_version = coalesce($7, offline_lock_key_version)
                 WHERE lock_id = $1
                 """,
-                [lockID, report.batteryLevel, report.lockState, report.doorState, report.signalQuality, report.deviceTime])
+                [lockID, report.batteryLevel, report.lockState, report.doorState, report.signalQuality, report.deviceTime,
+                 report.offlineKeyVersion])
             let device = lockID.uuidString.lowercased()
             if !wasOnline {
                 try EventLog.append("device.online", ownerID: ownerID, deviceID: lockID, data: ["device_id": device], on: connection)
@@ -71,7 +97,24 @@ public struct DeviceGatewayStore: Sendable {
                     "device.low_battery", ownerID: ownerID, deviceID: lockID,
                     data: ["device_id": device, "battery_level": battery], on: connection)
             }
+            return try Self.offlineKeyFloor(lockID: lockID, on: connection)
         }
+    }
+
+    /// A code not yet reported used may still be typed for the first time until its activation
+    /// window closes, so the lock must keep searching its key version until then.
+    static func offlineKeyFloor(lockID: UUID, on connection: PostgresConnection) throws -> Int? {
+        try connection.query(
+            """
+            SELECT coalesce(min(c.key_version), l.offline_key_version)
+            FROM locks l JOIN lock_models m USING (model_id)
+            LEFT JOIN access_codes c ON c.lock_id = l.lock_id AND c.is_offline AND c.state = 'active'
+                AND NOT c.expiry_removed AND c.first_used_at IS NULL
+                AND least(c.ends_at, c.starts_at + interval '24 hours') > now()
+            WHERE l.lock_id = $1 AND m.supports_offline_codes
+            GROUP BY l.offline_key_version
+            """, [lockID]
+        ).singleRow()?.decode(Int.self, at: 0)
     }
 
     /// Hands out the lock's due commands, oldest first, marking them delivered.
@@ -201,6 +244,10 @@ public struct DeviceGatewayStore: Sendable {
         case accessCodeUsed(accessCodeID: UUID)
         /// A person typed a PIN the lock refused. The PIN itself is never sent or stored.
         case incorrectPIN
+        /// The lock accepted an offline PIN (or an erase code) it verified itself.
+        case offlineCodeUsed(OfflineGrantReference)
+        /// Someone removed an offline code at the lock, over Bluetooth.
+        case offlineCodeRemovedAtLock(OfflineGrantReference)
     }
 
     /// Records an event from the lock with the state change it implies, in one transaction.
@@ -227,6 +274,10 @@ public struct DeviceGatewayStore: Sendable {
             case .incorrectPIN:
                 try EventLog.append(
                     "access_code.incorrect_attempt", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+            case .offlineCodeUsed(let grant):
+                try OfflineCodeReports.used(grant, lockID: lockID, ownerID: ownerID, data: data, at: occurredAt, on: connection)
+            case .offlineCodeRemovedAtLock(let grant):
+                try OfflineCodeReports.removedAtLock(grant, lockID: lockID, ownerID: ownerID, data: data, on: connection)
             case .batteryLow(let level):
                 try connection.query("UPDATE locks SET battery_level = $2 WHERE lock_id = $1", [lockID, level])
                 data["battery_level"] = level

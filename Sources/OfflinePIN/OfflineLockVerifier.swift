@@ -28,6 +28,8 @@ public struct OfflineLockVerifier: Sendable {
     public private(set) var keyVersion: UInt16
     private var key: SymmetricKey
     public private(set) var activated: [Activated] = []
+    /// Grants removed at the lock (over Bluetooth) before their end: never accepted again.
+    public private(set) var revoked: [OfflinePINScheme.Grant] = []
     public private(set) var failedAttempts = 0
     public private(set) var lockouts = 0
     public private(set) var lockedUntil: Date?
@@ -44,7 +46,7 @@ public struct OfflineLockVerifier: Sendable {
 
     public mutating func enter(_ pin: String, at now: Date) -> Outcome {
         if let lockedUntil, now < lockedUntil { return .lockedOut(until: lockedUntil) }
-        activated.removeAll { $0.grant.end.map { $0 <= now } ?? false }
+        forgetEnded(at: now)
         let outcome = decide(pin, at: now)
         if case .rejected = outcome {
             failedAttempts += 1
@@ -71,7 +73,8 @@ public struct OfflineLockVerifier: Sendable {
         let hour = Int64((now.timeIntervalSince(OfflinePINScheme.epoch) / 3600).rounded(.down))
         let keys = [(keyVersion, key), (keyVersion &+ 1, Self.nextKey(after: key))]
         let grants = OfflinePINScheme.candidates(for: pin, at: hour, keys: keys, digits: digits)
-        guard let grant = grants.first(where: { $0.start <= now && ($0.end.map { now < $0 } ?? true) }) else {
+        guard let grant = grants.first(where: { $0.start <= now && ($0.end.map { now < $0 } ?? true) && !revoked.contains($0) })
+        else {
             return .rejected
         }
         if grant.type == .erase {
@@ -91,5 +94,38 @@ public struct OfflineLockVerifier: Sendable {
         }
         activated.append(Activated(pin: pin, grant: grant, used: grant.type == .oneTime))
         return .unlocked(grant)
+    }
+
+    /// Ended codes need no memory: they can never be accepted again anyway.
+    private mutating func forgetEnded(at now: Date) {
+        activated.removeAll { $0.grant.end.map { $0 <= now } ?? false }
+        revoked.removeAll { $0.end.map { $0 <= now } ?? false }
+    }
+
+    /// Someone removed a code at the lock (over Bluetooth): an activated code, or one that could
+    /// be activated now. Returns the removed grant, or nil when the PIN stands for none.
+    public mutating func remove(_ pin: String, at now: Date) -> OfflinePINScheme.Grant? {
+        forgetEnded(at: now)
+        if let index = activated.firstIndex(where: { $0.pin == pin }) {
+            let grant = activated.remove(at: index).grant
+            revoked.append(grant)
+            return grant
+        }
+        let hour = Int64((now.timeIntervalSince(OfflinePINScheme.epoch) / 3600).rounded(.down))
+        let keys = [(keyVersion, key), (keyVersion &+ 1, Self.nextKey(after: key))]
+        guard let grant = OfflinePINScheme.candidates(for: pin, at: hour, keys: keys, digits: digits)
+            .first(where: { $0.type != .erase && !revoked.contains($0) })
+        else { return nil }
+        revoked.append(grant)
+        return grant
+    }
+
+    /// The registry says no code of an older version can still be activated: search from
+    /// `version` on. Codes already activated stay (unlike an erase).
+    public mutating func advance(toVersion version: UInt16) {
+        while keyVersion < version {
+            key = Self.nextKey(after: key)
+            keyVersion &+= 1
+        }
     }
 }

@@ -27,6 +27,17 @@ public enum OfflinePINScheme {
             }
         }
 
+        /// The name the API and the device gateway use for the type.
+        public var apiName: String {
+            switch self {
+            case .hourly: return "hourly_bound"
+            case .daily: return "daily_bound"
+            case .oneTime: return "one_time_use"
+            case .permanent: return "permanent"
+            case .erase: return "erase"
+            }
+        }
+
         /// Whether the period a code is keyed by is an hour (else a UTC day).
         var keyedByHour: Bool { self == .hourly }
 
@@ -62,7 +73,7 @@ public enum OfflinePINScheme {
         public var end: Date? { durationHours.map { epoch.addingTimeInterval(Double(startHour + $0) * 3600) } }
 
         /// The period the code is keyed by: its start hour, or the UTC day of its start.
-        var period: Int64 { type.keyedByHour ? startHour : floorDiv(startHour, 24) }
+        public var period: Int64 { type.keyedByHour ? startHour : floorDiv(startHour, 24) }
     }
 
     public enum IssueError: Error, Equatable {

@@ -8,7 +8,7 @@ struct LockCloudCommand: AsyncParsableCommand {
         abstract: "LockCloud, a Seam-compatible door lock API with an offline PIN registry.",
         subcommands: [
             ServeCommand.self, MigrateCommand.self, OwnersCommand.self, ClientsCommand.self, DemoCommand.self,
-            SimulateCommand.self,
+            SimulateCommand.self, OfflineKeysCommand.self,
         ],
         defaultSubcommand: ServeCommand.self)
 }

@@ -1,0 +1,183 @@
+import Crypto
+import Foundation
+import OfflinePIN
+import Postgres
+
+/// The offline PIN registry: issues offline codes from each lock's sealed key
+/// (docs/offline-pin-scheme.md) and keeps the per-lock limits of contract section 5. Every
+/// issue locks the lock's row first, so the count-then-pick of two instances cannot
+/// interleave; the unique slot and live-PIN indexes back that up.
+public struct OfflineCodeRegistry: Sendable {
+    let database: PostgresConnectionPool
+    let sealer: KeySealer
+
+    public init(database: PostgresConnectionPool, sealer: KeySealer) {
+        self.database = database
+        self.sealer = sealer
+    }
+
+    /// What the registry needs of a lock, read under its row lock.
+    struct LockKeyState {
+        let maxCodes: Int
+        let supportsOffline: Bool
+        let digits: Int
+        let sealedKey: [UInt8]
+        let issuingVersion: Int
+        let lockVersion: Int
+    }
+
+    public func issue(
+        ownerID: UUID, lockID: UUID, name: String?, request: OfflineSchedule.Request, now: Date = Date()
+    ) async throws -> AccessCode {
+        if let name, name.count > 200 { throw AccessCodeError.invalidName }
+        let schedule = try OfflineSchedule.plan(request, now: now)
+        let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
+            guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: lockID, on: connection) else {
+                return .failure(.lockNotFound)
+            }
+            guard lock.supportsOffline else { return .failure(.offlineCodesNotSupported) }
+            if schedule.kind == .erase, lock.lockVersion != lock.issuingVersion {
+                return .failure(.offlineKeyChangePending(
+                    "The lock has not yet confirmed the previous erase code or key rotation (it is on key version \(lock.lockVersion), codes are issued with \(lock.issuingVersion)); type that erase code at the lock or bring the lock online first."))
+            }
+            guard try AccessCodeStore.liveCount(lockID: lockID, on: connection) < lock.maxCodes else {
+                return .failure(.limitReached(max: lock.maxCodes))
+            }
+            let type = schedule.kind.schemeType
+            let period = type == .hourly ? schedule.startHour : Self.floorDiv(schedule.startHour, 24)
+            let periodName = type == .hourly ? "start hour" : "start day"
+            let live = try connection.query(
+                """
+                SELECT count(*) FROM access_codes
+                WHERE lock_id = $1 AND is_offline AND offline_type = $2 AND slot_period = $3
+                  AND state = 'active' AND NOT expiry_removed
+                """, [lockID, schedule.kind.rawValue, period]
+            ).rows[0].decode(Int.self, at: 0)
+            guard live < type.slots else {
+                return .failure(.offlineSlotUnavailable(
+                    "This lock already has \(type.slots) \(schedule.kind.rawValue) codes for this \(periodName) (the limit); pick another \(periodName)."))
+            }
+            let taken = Set(try connection.query(
+                """
+                SELECT slot FROM access_codes
+                WHERE lock_id = $1 AND is_offline AND offline_type = $2 AND key_version = $3 AND slot_period = $4
+                """, [lockID, schedule.kind.rawValue, lock.issuingVersion, period]
+            ).rows.map { try $0.decode(Int.self, at: 0) })
+            let key = try Self.key(version: lock.issuingVersion, pairingKey: sealer.open(lock.sealedKey, lockID: lockID))
+            for slot in 0..<type.slots where !taken.contains(slot) {
+                let grant = OfflinePINScheme.Grant(
+                    type: type, keyVersion: UInt16(lock.issuingVersion), startHour: schedule.startHour,
+                    durationHours: schedule.durationHours, slot: slot)
+                let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.digits)
+                // A PIN equal to a live code's cannot be told apart at the keypad: use the
+                // next slot instead (scheme section 6).
+                guard try connection.query(
+                    """
+                    SELECT 1 FROM access_codes
+                    WHERE lock_id = $1 AND code = $2 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
+                    """, [lockID, pin]
+                ).singleRow() == nil else { continue }
+                let created = try insert(
+                    ownerID: ownerID, lockID: lockID, name: name, pin: pin, schedule: schedule, grant: grant, period: period,
+                    on: connection)
+                if schedule.kind == .erase {
+                    // Codes issued from now on use the next key: they work before and after the
+                    // erase code is typed (the lock accepts its version and the next).
+                    try connection.query(
+                        "UPDATE locks SET offline_key_version = offline_key_version + 1 WHERE lock_id = $1", [lockID])
+                }
+                return .success(created)
+            }
+            return .failure(.offlineSlotUnavailable(
+                "No slot is left for this \(periodName) under the lock's current key (each slot is issued once); pick another \(periodName)."))
+        }
+        return try result.get()
+    }
+
+    private func insert(
+        ownerID: UUID, lockID: UUID, name: String?, pin: String, schedule: OfflineSchedule, grant: OfflinePINScheme.Grant,
+        period: Int64, on connection: PostgresConnection
+    ) throws -> AccessCode {
+        let warnings = try JSONSerialization.data(
+            withJSONObject: schedule.warnings.map { ["code": $0.code, "message": $0.message] }, options: [.sortedKeys])
+        let id = try connection.query(
+            """
+            INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at, state, warnings,
+                                      is_offline, offline_type, key_version, slot_period, slot)
+            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7::jsonb, true, $8, $9, $10, $11)
+            RETURNING access_code_id
+            """,
+            [lockID, ownerID, name, pin, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
+             schedule.kind.rawValue, Int(grant.keyVersion), period, grant.slot]
+        ).rows[0].decode(UUID.self, at: 0)
+        let created = try AccessCodeStore.visible(id, on: connection)
+        try EventLog.append(
+            "access_code.created", ownerID: ownerID, deviceID: lockID, data: AccessCodeStore.eventData(created), on: connection)
+        return created
+    }
+
+    static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockKeyState? {
+        guard let row = try connection.query(
+            """
+            SELECT m.max_access_codes, m.supports_offline_codes, coalesce(m.offline_pin_length, 0),
+                   l.offline_key_sealed, l.offline_key_version, l.offline_lock_key_version
+            FROM locks l JOIN lock_models m USING (model_id)
+            WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
+            FOR UPDATE OF l
+            """, [ownerID, lockID]
+        ).singleRow() else { return nil }
+        return LockKeyState(
+            maxCodes: try row.decode(Int.self, at: 0), supportsOffline: try row.decode(Bool.self, at: 1),
+            digits: try row.decode(Int.self, at: 2), sealedKey: try row.decode(PostgresBytes.self, at: 3).bytes,
+            issuingVersion: try row.decode(Int.self, at: 4), lockVersion: try row.decode(Int.self, at: 5))
+    }
+
+    /// Key version `version` of the chain that starts at the pairing key (version 1).
+    static func key(version: Int, pairingKey: [UInt8]) -> SymmetricKey {
+        var key = SymmetricKey(data: pairingKey)
+        for _ in 1..<max(1, version) { key = OfflineLockVerifier.nextKey(after: key) }
+        return key
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+
+    // MARK: - The lock's side of the registry
+
+    /// The key a lock verifies with, for the device gateway: the version the lock is on, as the
+    /// registry last heard. Nil for unknown locks and models without offline codes.
+    public func lockKey(lockID: UUID) async throws -> (version: Int, key: [UInt8], digits: Int)? {
+        guard let row = try await database.query(
+            """
+            SELECT l.offline_key_sealed, l.offline_lock_key_version, m.offline_pin_length
+            FROM locks l JOIN lock_models m USING (model_id)
+            WHERE l.lock_id = $1 AND l.removed_at IS NULL AND m.supports_offline_codes
+            """, [lockID]
+        ).singleRow() else { return nil }
+        let version = try row.decode(Int.self, at: 1)
+        let pairingKey = try sealer.open(try row.decode(PostgresBytes.self, at: 0).bytes, lockID: lockID)
+        let key = Self.key(version: version, pairingKey: pairingKey).withUnsafeBytes { Array($0) }
+        return (version, key, try row.decode(Int.self, at: 2))
+    }
+
+    /// Operator action: new codes use the next key version; codes issued before stay valid to
+    /// their end (the lock searches its version and the next). Refused until the lock has
+    /// caught up with the previous change. Returns the new version, or nil for an unknown lock.
+    public func rotateKey(lockID: UUID) async throws -> Int? {
+        try await database.transaction { connection -> Int? in
+            guard let row = try connection.query(
+                """
+                SELECT offline_key_version, offline_lock_key_version FROM locks
+                WHERE lock_id = $1 AND removed_at IS NULL FOR UPDATE
+                """, [lockID]
+            ).singleRow() else { return nil }
+            let issuing = try row.decode(Int.self, at: 0)
+            let onLock = try row.decode(Int.self, at: 1)
+            guard issuing == onLock else {
+                throw AccessCodeError.offlineKeyChangePending(
+                    "The lock is still on key version \(onLock) and new codes already use \(issuing); it moves on once the earlier codes' activation windows have passed and it has reported in.")
+            }
+            try connection.query("UPDATE locks SET offline_key_version = $2 WHERE lock_id = $1", [lockID, issuing + 1])
+            return issuing + 1
+        }
+    }
+}
