@@ -112,7 +112,7 @@ def test_a_code_the_lock_refuses_ends_failed_with_an_error(base_url, lockcloud_b
     ({"code": "1234", "starts_at": "2030-02-30T00:00:00Z"}, 400, "INVALID_TIMESTAMP"),
     ({"code": "1234", "starts_at": "2030-01-01T24:00:00Z"}, 400, "INVALID_TIMESTAMP"),
     ({"code": "1234", "name": "n" * 201}, 400, "INVALID_NAME"),
-    ({"code": "1234", "is_offline_access_code": True}, 400, "OFFLINE_CODES_UNAVAILABLE"),
+    ({"code": "1234", "is_offline_access_code": True}, 400, "OFFLINE_CODE_CUSTOM_PIN_NOT_ALLOWED"),
 ])
 def test_rules_refuse_bad_codes_and_change_nothing(base_url, lockcloud_bin, database_url, fields, status, code):
     api, lock, _ = paired_lock(base_url, lockcloud_bin, database_url, "Rules")

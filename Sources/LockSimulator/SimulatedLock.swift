@@ -216,7 +216,7 @@ public final class SimulatedLock: Sendable {
             }
         }
         if outcome == .unlocked { update { $0.lockState = "unlocked" } }
-        report(event)
+        await report(event)
         return outcome
     }
 
@@ -224,7 +224,7 @@ public final class SimulatedLock: Sendable {
     public func removeOfflineCode(_ pin: String) async -> Bool {
         let at = now
         guard let grant = changeVerifier({ $0.remove(pin, at: at) }) ?? nil else { return false }
-        report([
+        await report([
             "type": "access_code.removed_at_lock", "offline_code": Self.reference(grant), "occurred_at": at.formatted(.iso8601),
         ])
         return true
@@ -238,10 +238,10 @@ public final class SimulatedLock: Sendable {
     }
 
     /// Queues an event and sends the queue now if the lock is online.
-    private func report(_ event: [String: any Sendable]) {
+    private func report(_ event: [String: any Sendable]) async {
         outbox.withLockedValue { $0.append(event) }
         update { $0.unsentEvents += 1 }
-        Task { await flushEvents() }
+        await flushEvents()
     }
 
     /// Sends queued events in order; stops at the first the gateway did not take (kept for

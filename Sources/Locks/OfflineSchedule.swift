@@ -113,19 +113,16 @@ public struct OfflineSchedule: Sendable, Equatable {
                 throw AccessCodeError.invalidOfflineSchedule("ends_at is required for an hourly- or daily-bound offline code.")
             }
             let hourly = Int64(hours(since: requestedEnd).rounded(.up)) - start
-            if hourly <= hourlyMaxHours {
-                kind = .hourlyBound
-                duration = hourly
-            } else {
-                kind = .dailyBound
-                duration = try dailyDuration(start: start, requestedEnd: requestedEnd, rounding: request.maxTimeRounding)
+            kind = hourly <= hourlyMaxHours ? .hourlyBound : .dailyBound
+            if let explicit, explicit != kind {
+                throw AccessCodeError.invalidOfflineDuration(
+                    explicit == .hourlyBound
+                        ? "An hourly-bound offline code lasts 1 to 672 hours."
+                        : "A daily-bound offline code lasts 29 to 367 days.")
             }
-            if explicit == .hourlyBound, kind != .hourlyBound {
-                throw AccessCodeError.invalidOfflineDuration("An hourly-bound offline code lasts 1 to 672 hours.")
-            }
-            if explicit == .dailyBound, kind != .dailyBound {
-                throw AccessCodeError.invalidOfflineDuration("A daily-bound offline code lasts 29 to 367 days.")
-            }
+            duration =
+                kind == .hourlyBound
+                ? hourly : try dailyDuration(start: start, requestedEnd: requestedEnd, rounding: request.maxTimeRounding)
         }
 
         let schedule = OfflineSchedule(kind: kind, startHour: start, durationHours: duration, warnings: [])
