@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LocksTests",
-            dependencies: ["Locks", "OfflinePIN"],
+            dependencies: ["Locks", "OfflinePIN", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(
