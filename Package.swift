@@ -73,6 +73,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Webhooks: registrations, the delivery outbox and its worker, the event feed.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "Postgres",
+                "Locks",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Simulated locks speaking the device gateway's HTTP API, with a small control API.
         .target(
             name: "LockSimulator",
@@ -109,6 +122,7 @@ let package = Package(
                 "Postgres",
                 "OAuth",
                 "Locks",
+                "Webhooks",
                 "LockCloudAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),

@@ -30,6 +30,16 @@ public struct AppConfiguration: Sendable {
     public var heartbeatTimeoutSeconds: Int
     /// Seconds `POST /locks/{id}/unlock` waits for the lock.
     public var unlockWaitSeconds: Int
+    /// Webhooks: whether this instance delivers (any number may), what destinations are
+    /// allowed, and the retry schedule.
+    public var webhookDelivery: Bool
+    public var webhookAllowHTTP: Bool
+    public var webhookAllowPrivateNetworks: Bool
+    public var webhookTimeoutSeconds: Int
+    public var webhookRetryBaseMilliseconds: Int
+    public var webhookRetryMaxDelaySeconds: Int
+    public var webhookRetryWindowSeconds: Int
+    public var webhookConcurrency: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -59,6 +69,14 @@ public struct AppConfiguration: Sendable {
         public static let actionTimeoutSeconds = Setting(key: ["lockcloud", "action", "timeout", "seconds"], defaultValue: "30")
         public static let heartbeatTimeoutSeconds = Setting(key: ["lockcloud", "heartbeat", "timeout", "seconds"], defaultValue: "60")
         public static let unlockWaitSeconds = Setting(key: ["lockcloud", "unlock", "wait", "seconds"], defaultValue: "10")
+        public static let webhookDelivery = Setting(key: ["lockcloud", "webhook", "delivery"], defaultValue: "true")
+        public static let webhookAllowHTTP = Setting(key: ["lockcloud", "webhook", "allow", "http"], defaultValue: "false")
+        public static let webhookAllowPrivateNetworks = Setting(key: ["lockcloud", "webhook", "allow", "private", "networks"], defaultValue: "false")
+        public static let webhookTimeoutSeconds = Setting(key: ["lockcloud", "webhook", "timeout", "seconds"], defaultValue: "10")
+        public static let webhookRetryBaseMilliseconds = Setting(key: ["lockcloud", "webhook", "retry", "base", "ms"], defaultValue: "5000")
+        public static let webhookRetryMaxDelaySeconds = Setting(key: ["lockcloud", "webhook", "retry", "max", "delay", "seconds"], defaultValue: "3600")
+        public static let webhookRetryWindowSeconds = Setting(key: ["lockcloud", "webhook", "retry", "window", "seconds"], defaultValue: "86400")
+        public static let webhookConcurrency = Setting(key: ["lockcloud", "webhook", "concurrency"], defaultValue: "16")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -110,6 +128,14 @@ public struct AppConfiguration: Sendable {
         actionTimeoutSeconds = try integer(Settings.actionTimeoutSeconds, 1...3600)
         heartbeatTimeoutSeconds = try integer(Settings.heartbeatTimeoutSeconds, 2...86_400)
         unlockWaitSeconds = try integer(Settings.unlockWaitSeconds, 1...60)
+        webhookDelivery = try flag(Settings.webhookDelivery)
+        webhookAllowHTTP = try flag(Settings.webhookAllowHTTP)
+        webhookAllowPrivateNetworks = try flag(Settings.webhookAllowPrivateNetworks)
+        webhookTimeoutSeconds = try integer(Settings.webhookTimeoutSeconds, 1...120)
+        webhookRetryBaseMilliseconds = try integer(Settings.webhookRetryBaseMilliseconds, 10...3_600_000)
+        webhookRetryMaxDelaySeconds = try integer(Settings.webhookRetryMaxDelaySeconds, 1...86_400)
+        webhookRetryWindowSeconds = try integer(Settings.webhookRetryWindowSeconds, 1...(30 * 86_400))
+        webhookConcurrency = try integer(Settings.webhookConcurrency, 1...256)
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

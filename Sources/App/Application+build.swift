@@ -6,6 +6,7 @@ import Metrics
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Locks
+import Webhooks
 import OAuth
 import Postgres
 import Prometheus
@@ -46,7 +47,8 @@ public func buildApplication(
 
     let oauth = OAuthServices(database: pool, config: config)
     router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
-    router.add(middleware: IdempotencyMiddleware(database: pool, tokens: oauth.tokens, maxBodyBytes: config.maxBodyBytes))
+    router.add(middleware: IdempotencyMiddleware(
+        database: pool, tokens: oauth.tokens, clients: oauth.clients, sealer: sealer, maxBodyBytes: config.maxBodyBytes))
     let actions = ActionStore(database: pool)
     let accessCodes = AccessCodeStore(database: pool)
     let gateway = DeviceGatewayStore(database: pool)
@@ -64,14 +66,23 @@ public func buildApplication(
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
     DeviceGatewayRoutes(gateway: gateway, offlineCodes: offlineCodes, maxBodyBytes: config.maxBodyBytes)
         .register(on: router, routes: routes, basePath: config.basePath)
+    let webhookPolicy = WebhookURLPolicy(allowHTTP: config.webhookAllowHTTP, allowPrivateNetworks: config.webhookAllowPrivateNetworks)
+    WebhookRoutes(
+        webhooks: WebhookStore(database: pool, sealer: sealer, policy: webhookPolicy), feed: EventFeed(database: pool),
+        clients: oauth.clients, tokens: oauth.tokens, maxBodyBytes: config.maxBodyBytes
+    ).register(on: router, routes: routes, basePath: config.basePath)
     let sweeper = DeviceSweeperService(
         actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
+    var services: [any Service] = [DatabasePoolService(pool: pool), sweeper]
+    if config.webhookDelivery {
+        services.append(webhookDelivery(config, sealer: sealer, policy: webhookPolicy, logger: logger))
+    }
 
     return Application(
         router: router,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "LockCloud"),
-        services: [DatabasePoolService(pool: pool), sweeper],
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
         logger: logger)
 }
@@ -86,4 +97,17 @@ struct DatabasePoolService: Service {
         try? await gracefulShutdown()
         await pool.shutdown()
     }
+}
+
+/// The delivery worker with its own two connections.
+func webhookDelivery(_ config: AppConfiguration, sealer: KeySealer, policy: WebhookURLPolicy, logger: Logger) -> WebhookDeliveryService {
+    let pool = PostgresConnectionPool(
+        connection: config.connectionSettings, pool: .init(size: 2, acquireTimeout: .seconds(5)), logger: logger)
+    let settings = DeliverySettings(
+        timeoutSeconds: Double(config.webhookTimeoutSeconds), retryBaseSeconds: Double(config.webhookRetryBaseMilliseconds) / 1000,
+        retryMaxDelaySeconds: Double(config.webhookRetryMaxDelaySeconds), retryWindowSeconds: config.webhookRetryWindowSeconds,
+        concurrency: config.webhookConcurrency)
+    let deliverer = WebhookDeliverer(
+        queue: DeliveryQueue(database: pool), sealer: sealer, policy: policy, settings: settings, logger: logger)
+    return WebhookDeliveryService(deliverer: deliverer, pool: pool)
 }

@@ -29,21 +29,11 @@ struct DeviceGatewayRoutes: Sendable {
     }
 
     private func jsonBody(_ request: Request) async throws -> [String: Any] {
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send application/json.")
-        }
-        var request = request
-        let data = Data(buffer: try await request.collectBody(upTo: maxBodyBytes))
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw APIError(.badRequest, "INVALID_JSON", "The body is not a JSON object.")
-        }
-        return object
+        try await HandWrittenJSON.body(request, maxBytes: maxBodyBytes)
     }
 
     private static func field<T>(_ object: [String: Any], _ name: String, _ type: T.Type) throws -> T? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let typed = value as? T else { throw APIError(.badRequest, "INVALID_REQUEST", "\(name) has the wrong type.") }
-        return typed
+        try HandWrittenJSON.field(object, name, type)
     }
 
     private static func timestamp(_ object: [String: Any], _ name: String) throws -> Date? {
@@ -205,10 +195,5 @@ struct DeviceGatewayRoutes: Sendable {
         return Self.json(["ok": true])
     }
 
-    static func json(_ object: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-    }
+    static func json(_ object: [String: Any]) -> Response { HandWrittenJSON.response(object) }
 }

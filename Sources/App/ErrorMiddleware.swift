@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import OpenAPIRuntime
 import Postgres
+import Webhooks
 
 /// Turns every failure into the contract's JSON error body, in one place:
 /// - our own `APIError`s as they are;
@@ -30,6 +31,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as APIError:
             return error
         case let error as AccessCodeError:
+            return error.apiError
+        case let error as WebhookError:
             return error.apiError
         case let error as ServerError:
             return classify(serverError: error, path: path, logger: logger)

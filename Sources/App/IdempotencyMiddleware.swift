@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Locks
 import NIOCore
 import NIOFoundationEssentialsCompat
 import OAuth
@@ -20,6 +21,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
 
     let database: PostgresConnectionPool
     let tokens: TokenService
+    let clients: ClientStore
+    /// Stored responses hold PINs and webhook secrets: they are sealed like other secrets.
+    let sealer: KeySealer
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -27,10 +31,9 @@ struct IdempotencyMiddleware: RouterMiddleware {
         guard (1...255).contains(key.count), key.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
             throw APIError(.badRequest, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
         }
-        // Only the OAuth-protected API: device and OAuth endpoints have their own rules.
-        guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer "),
-            let grant = try await tokens.authenticate(accessToken: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        else { return try await next(request, context) }
+        // The resource API (bearer tokens) and webhook registration (clients, HTTP Basic); device
+        // and OAuth endpoints have their own rules.
+        guard let scope = try await callerScope(request) else { return try await next(request, context) }
 
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
@@ -38,7 +41,6 @@ struct IdempotencyMiddleware: RouterMiddleware {
         digest.update(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8))
         digest.update(data: Data(buffer: body))
         let requestHash = PostgresBytes(Array(digest.finalize()))
-        let scope = "owner:\(grant.ownerID.uuidString.lowercased()) client:\(grant.clientID)"
 
         if let replay = try await claimOrReplay(scope: scope, key: key, requestHash: requestHash) { return replay }
         let response: Response
@@ -57,10 +59,29 @@ struct IdempotencyMiddleware: RouterMiddleware {
         let bytes = sink.buffer
         try await database.query(
             "UPDATE idempotency_keys SET status_code = $3, content_type = $4, response_body = $5 WHERE scope = $1 AND key = $2",
-            [scope, key, Int(response.status.code), response.headers[.contentType], PostgresBytes(Array(buffer: bytes))])
+            [scope, key, Int(response.status.code), response.headers[.contentType],
+             PostgresBytes(try sealer.seal(Array(buffer: bytes), boundTo: Self.sealContext(scope: scope, key: key)))])
         var stored = response
         stored.body = .init(byteBuffer: bytes)
         return stored
+    }
+
+    /// Whose keys these are: an owner through one client (bearer), or a client itself (Basic).
+    private func callerScope(_ request: Request) async throws -> String? {
+        guard let authorization = request.headers[.authorization] else { return nil }
+        if authorization.lowercased().hasPrefix("bearer "),
+            let grant = try await tokens.authenticate(accessToken: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        {
+            return "owner:\(grant.ownerID.uuidString.lowercased()) client:\(grant.clientID)"
+        }
+        let path = request.uri.path
+        if path.hasSuffix("/webhooks") || path.contains("/webhooks/"),
+            let basic = BasicCredentials.parse(authorization),
+            let client = try await clients.authenticate(id: basic.id, secret: basic.secret)
+        {
+            return "client:\(client.id)"
+        }
+        return nil
     }
 
     /// Claims the key for this request (nil), or answers for an earlier request with the key.
@@ -88,9 +109,12 @@ struct IdempotencyMiddleware: RouterMiddleware {
         }
         var headers: HTTPFields = [HTTPField.Name("Idempotent-Replayed")!: "true"]
         if let contentType = try existing.decode(String?.self, at: 2) { headers[.contentType] = contentType }
-        let body = try existing.decode(PostgresBytes?.self, at: 3)?.bytes ?? []
+        let sealed = try existing.decode(PostgresBytes?.self, at: 3)?.bytes ?? []
+        let body = try sealer.open(sealed, boundTo: Self.sealContext(scope: scope, key: key))
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    static func sealContext(scope: String, key: String) -> String { "lockcloud-idempotent-response:\(scope) key:\(key)" }
 
     private func release(scope: String, key: String) async throws {
         try await database.query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL", [scope, key])

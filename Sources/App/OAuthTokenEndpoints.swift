@@ -120,19 +120,15 @@ struct OAuthTokenEndpoints: Sendable {
         var id = parameters["client_id"]
         var secret = parameters["client_secret"]
         if let header = request.headers[.authorization] {
-            guard header.lowercased().hasPrefix("basic "),
-                let decoded = Data(base64Encoded: String(header.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
-                let pair = String(data: decoded, encoding: .utf8), let colon = pair.firstIndex(of: ":")
-            else { return .failure(ResponseError(Self.invalidClient())) }
+            guard let basic = BasicCredentials.parse(header) else { return .failure(ResponseError(Self.invalidClient())) }
             guard secret == nil else {
                 return .failure(ResponseError(Self.oauthError(.badRequest, "invalid_request", "Use one client authentication method.")))
             }
-            let basicID = Self.formDecode(String(pair[..<colon]))
-            if let id, id != basicID {
+            if let id, id != basic.id {
                 return .failure(ResponseError(Self.oauthError(.badRequest, "invalid_request", "client_id does not match the credentials.")))
             }
-            id = basicID
-            secret = Self.formDecode(String(pair[pair.index(after: colon)...]))
+            id = basic.id
+            secret = basic.secret
         }
         guard let id, let secret, !id.isEmpty, !secret.isEmpty,
             let client = try await services.clients.authenticate(id: id, secret: secret)
@@ -140,9 +136,6 @@ struct OAuthTokenEndpoints: Sendable {
         return .success(client)
     }
 
-    private static func formDecode(_ text: String) -> String {
-        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
-    }
 }
 
 /// A ready response carried through a `Result`.

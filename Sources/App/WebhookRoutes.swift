@@ -1,0 +1,136 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OAuth
+import Webhooks
+
+/// Webhook registration (per OAuth client, HTTP Basic as at the token endpoint) and the event
+/// feed. Written by hand like the device gateway: client authentication is not a bearer token.
+struct WebhookRoutes: Sendable {
+    let webhooks: WebhookStore
+    let feed: EventFeed
+    let clients: ClientStore
+    let tokens: TokenService
+    let maxBodyBytes: Int
+
+    func register(on router: Router<AppRequestContext>, routes: RouteTable, basePath: String) {
+        routes.add(basePath + "/webhooks", .post, on: router, use: create)
+        routes.add(basePath + "/webhooks", .get, on: router, use: list)
+        routes.add(basePath + "/webhooks/{webhook_id}", .delete, on: router, use: delete)
+        routes.add(basePath + "/webhooks/{webhook_id}/rotate_secret", .post, on: router, use: rotate)
+        routes.add(basePath + "/events", .get, on: router, use: events)
+    }
+
+    static let unauthorized = APIError(
+        .unauthorized, "INVALID_CLIENT", "Authenticate as an OAuth client with HTTP Basic (client id and secret).",
+        headers: [.wwwAuthenticate: "Basic realm=\"LockCloud\", charset=\"UTF-8\""])
+
+    private func client(_ request: Request) async throws -> OAuthClient {
+        guard let header = request.headers[.authorization], let credentials = BasicCredentials.parse(header),
+            let client = try await clients.authenticate(id: credentials.id, secret: credentials.secret)
+        else { throw Self.unauthorized }
+        return client
+    }
+
+    private static func webhookID(_ context: AppRequestContext) throws -> UUID {
+        guard let id = context.parameters.get("webhook_id").flatMap(UUID.init(uuidString:)) else { throw notFound }
+        return id
+    }
+
+    static let notFound = APIError(.notFound, "NOT_FOUND", "No webhook with this id.")
+
+    static func object(_ webhook: Webhook) -> [String: Any] {
+        [
+            "webhook_id": webhook.id.uuidString.lowercased(), "url": webhook.url, "events": webhook.eventTypes,
+            "status": "active", "created_at": webhook.createdAt.formatted(.iso8601),
+        ]
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let client = try await client(request)
+        let body = try await HandWrittenJSON.body(request, maxBytes: maxBodyBytes)
+        guard let url = try HandWrittenJSON.field(body, "url", String.self) else {
+            throw APIError(.badRequest, "INVALID_WEBHOOK_URL", "url is required.")
+        }
+        let events = try HandWrittenJSON.field(body, "events", [Any].self) ?? []
+        guard let eventTypes = events as? [String] else {
+            throw APIError(.badRequest, "INVALID_REQUEST", "events must be a list of event types.")
+        }
+        let (webhook, secret) = try await webhooks.register(clientID: client.id, url: url, eventTypes: eventTypes)
+        var answer = Self.object(webhook)
+        answer["secret"] = secret
+        return HandWrittenJSON.response(answer, status: .created)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let client = try await client(request)
+        let list = try await webhooks.list(clientID: client.id)
+        return HandWrittenJSON.response(["webhooks": list.map(Self.object), "next_page_cursor": NSNull()])
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let client = try await client(request)
+        let id = try Self.webhookID(context)
+        guard try await webhooks.delete(clientID: client.id, id: id) else { throw Self.notFound }
+        return HandWrittenJSON.response(["ok": true, "webhook_id": id.uuidString.lowercased()])
+    }
+
+    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let client = try await client(request)
+        let id = try Self.webhookID(context)
+        let secret = try await webhooks.rotateSecret(clientID: client.id, id: id)
+        return HandWrittenJSON.response([
+            "webhook_id": id.uuidString.lowercased(), "secret": secret,
+            "previous_secret_valid_until": Date().addingTimeInterval(Double(WebhookStore.previousSecretSeconds)).formatted(.iso8601),
+        ])
+    }
+
+    /// `GET /events`: as a client (Basic), the events of every owner it serves; as an owner's
+    /// bearer token (`locks.read`), that owner's. The envelopes go out as the database rendered
+    /// them, the same bytes webhooks carry.
+    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let audience: EventFeed.Audience
+        let header = request.headers[.authorization] ?? ""
+        if header.lowercased().hasPrefix("bearer ") {
+            guard let grant = try await tokens.authenticate(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            else {
+                throw APIError(
+                    .unauthorized, "INVALID_TOKEN", "The access token is invalid, expired or revoked.",
+                    headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", error=\"invalid_token\""])
+            }
+            guard grant.scopes.contains(.locksRead) else {
+                throw APIError(
+                    .forbidden, "INSUFFICIENT_SCOPE", "This operation needs the locks.read scope.",
+                    headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", error=\"insufficient_scope\", scope=\"locks.read\""])
+            }
+            audience = .owner(grant.ownerID)
+        } else {
+            audience = .client(try await client(request).id)
+        }
+        let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "100"
+        guard let limit = Int(limitText) else { throw APIError(.badRequest, "INVALID_LIMIT", "limit must be between 1 and 1000.") }
+        let page = try await feed.page(
+            for: audience, limit: limit, cursor: request.uri.queryParameters["page_cursor"].map(String.init))
+        var text = "{\"events\":[" + page.envelopes.joined(separator: ",") + "],\"next_page_cursor\":"
+        text += page.nextCursor.map { "\"\($0)\"" } ?? "null"
+        text += "}"
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: .init(string: text)))
+    }
+}
+
+extension WebhookError {
+    var apiError: APIError {
+        switch self {
+        case .invalidURL(let why): return APIError(.badRequest, "INVALID_WEBHOOK_URL", why)
+        case .forbiddenDestination(let why): return APIError(.badRequest, "FORBIDDEN_WEBHOOK_DESTINATION", why)
+        case .unknownEventType(let type): return APIError(.badRequest, "UNKNOWN_EVENT_TYPE", "\(type) is not an event type LockCloud emits.")
+        case .limitReached:
+            return APIError(.conflict, "WEBHOOK_LIMIT_REACHED", "A client may register at most \(Webhook.maxPerClient) webhooks.")
+        case .notFound: return WebhookRoutes.notFound
+        case .invalidCursor: return APIError(.badRequest, "INVALID_PAGE_CURSOR", "page_cursor is not one this API issued.")
+        case .invalidLimit: return APIError(.badRequest, "INVALID_LIMIT", "limit must be between 1 and 1000.")
+        }
+    }
+}

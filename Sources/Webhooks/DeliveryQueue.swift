@@ -1,0 +1,103 @@
+import Foundation
+import Postgres
+
+/// The outbox of webhook deliveries (filled by the `events_fan_out` trigger). Claims are single
+/// statements that lock each webhook's row with `FOR UPDATE SKIP LOCKED`, so any number of
+/// instances share the work and never claim the same delivery together; each webhook has at
+/// most one delivery in flight, its oldest, which keeps its events in order.
+public struct DeliveryQueue: Sendable {
+    let database: PostgresConnectionPool
+
+    public init(database: PostgresConnectionPool) {
+        self.database = database
+    }
+
+    /// A delivery this instance holds until `leaseSeconds` after the claim.
+    public struct Claim: Sendable {
+        public let deliveryID: UUID
+        public let webhookID: UUID
+        /// This attempt's number (1 for the first); results are recorded against it.
+        public let attempt: Int
+        public let url: String
+        public let secretSealed: [UInt8]
+        public let previousSecretSealed: [UInt8]?
+        public let eventID: UUID
+        /// The envelope, rendered by the database: the same bytes on every attempt.
+        public let payload: String
+        public let occurredAt: Date
+    }
+
+    /// Claims the due head of up to `limit` webhooks' queues: pending and due, or claimed
+    /// earlier by an instance whose lease ran out (it died or hung: the event is sent again
+    /// rather than lost).
+    public func claim(limit: Int, leaseSeconds: Double) async throws -> [Claim] {
+        try await database.query(
+            """
+            WITH heads AS (
+                SELECT h.delivery_id
+                FROM webhooks w
+                CROSS JOIN LATERAL (
+                    SELECT d.delivery_id, d.status, d.next_attempt_at, d.lease_until
+                    FROM webhook_deliveries d
+                    WHERE d.webhook_id = w.webhook_id AND d.status IN ('pending', 'sending')
+                    ORDER BY d.event_seq LIMIT 1) h
+                WHERE w.deleted_at IS NULL
+                  AND ((h.status = 'pending' AND h.next_attempt_at <= now()) OR (h.status = 'sending' AND h.lease_until < now()))
+                LIMIT $1
+                FOR UPDATE OF w SKIP LOCKED
+            )
+            UPDATE webhook_deliveries d
+            SET status = 'sending', attempts = d.attempts + 1, lease_until = clock_timestamp() + make_interval(secs => $2)
+            FROM heads, webhooks w, events e
+            WHERE d.delivery_id = heads.delivery_id AND w.webhook_id = d.webhook_id AND e.event_id = d.event_id
+            RETURNING d.delivery_id, d.webhook_id, d.attempts, w.url, w.secret_sealed,
+                CASE WHEN w.previous_secret_until > now() THEN w.previous_secret_sealed END,
+                d.event_id, event_envelope(e)::text, e.occurred_at
+            """, [limit, leaseSeconds]
+        ).rows.map { row in
+            Claim(
+                deliveryID: try row.decode(UUID.self, at: 0), webhookID: try row.decode(UUID.self, at: 1),
+                attempt: try row.decode(Int.self, at: 2), url: try row.decode(String.self, at: 3),
+                secretSealed: try row.decode(PostgresBytes.self, at: 4).bytes,
+                previousSecretSealed: try row.decode(PostgresBytes?.self, at: 5)?.bytes,
+                eventID: try row.decode(UUID.self, at: 6), payload: try row.decode(String.self, at: 7),
+                occurredAt: try row.decode(Date.self, at: 8))
+        }
+    }
+
+    /// A 2xx: done. Ignored if the claim was lost meanwhile (its lease ran out and another
+    /// instance took it).
+    public func delivered(_ claim: Claim, status: Int) async throws {
+        try await database.query(
+            """
+            UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now(), last_status = $3,
+                last_error = NULL, lease_until = NULL
+            WHERE delivery_id = $1 AND attempts = $2 AND status = 'sending'
+            """, [claim.deliveryID, claim.attempt, status])
+    }
+
+    /// Anything else: the next attempt after `retryInSeconds`, but never later than the end of
+    /// the retry window, which gets one last attempt; after that the delivery has failed.
+    /// Returns true when it has failed for good.
+    @discardableResult
+    public func attemptFailed(
+        _ claim: Claim, status: Int?, error: String, retryInSeconds: Double, retryWindowSeconds: Int
+    ) async throws -> Bool {
+        try await database.query(
+            """
+            UPDATE webhook_deliveries SET last_status = $3, last_error = left($4, 500), lease_until = NULL,
+                status = CASE WHEN now() >= created_at + make_interval(secs => $5) THEN 'failed' ELSE 'pending' END,
+                next_attempt_at = least(now() + make_interval(secs => $6), created_at + make_interval(secs => $5))
+            WHERE delivery_id = $1 AND attempts = $2 AND status = 'sending'
+            RETURNING status
+            """, [claim.deliveryID, claim.attempt, status, error, retryWindowSeconds, retryInSeconds]
+        ).singleRow()?.decode(String.self, at: 0) == "failed"
+    }
+
+    /// Deliveries not yet delivered or failed.
+    public func backlog() async throws -> Int {
+        try await database.query(
+            "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')"
+        ).rows[0].decode(Int.self, at: 0)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Locks
+import Logging
+import Metrics
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Delivery settings (all configurable; see the README).
+public struct DeliverySettings: Sendable {
+    /// One attempt's limit, connection included.
+    public var timeoutSeconds: Double
+    /// Backoff: the first retry after about this long, doubling each time, with ±20 % jitter.
+    public var retryBaseSeconds: Double
+    public var retryMaxDelaySeconds: Double
+    /// Retries go on this long after the event (a last attempt at the end), then it has failed.
+    public var retryWindowSeconds: Int
+    /// Deliveries sent at once by one instance (each to a different webhook).
+    public var concurrency: Int
+
+    public init(
+        timeoutSeconds: Double = 10, retryBaseSeconds: Double = 5, retryMaxDelaySeconds: Double = 3600,
+        retryWindowSeconds: Int = 86_400, concurrency: Int = 16
+    ) {
+        self.timeoutSeconds = timeoutSeconds
+        self.retryBaseSeconds = retryBaseSeconds
+        self.retryMaxDelaySeconds = retryMaxDelaySeconds
+        self.retryWindowSeconds = retryWindowSeconds
+        self.concurrency = concurrency
+    }
+
+    /// Exponential backoff with jitter before attempt `attempt + 1`.
+    func delay(afterAttempt attempt: Int) -> Double {
+        let exponential = retryBaseSeconds * pow(2, Double(min(attempt - 1, 30)))
+        return min(exponential, retryMaxDelaySeconds) * Double.random(in: 0.8...1.2)
+    }
+}
+
+/// Sends claimed deliveries: `POST` of the envelope with the Standard Webhooks headers. It has
+/// its own small database pool, so a slow receiver never holds a connection the API needs.
+public struct WebhookDeliverer: Sendable {
+    let queue: DeliveryQueue
+    let sealer: KeySealer
+    let policy: WebhookURLPolicy
+    let settings: DeliverySettings
+    let session: URLSession
+    let logger: Logger
+
+    private let attempts = Counter(label: "lockcloud_webhook_attempts_total", dimensions: [("outcome", "success")])
+    private let failedAttempts = Counter(label: "lockcloud_webhook_attempts_total", dimensions: [("outcome", "failure")])
+    private let failures = Counter(label: "lockcloud_webhook_deliveries_failed_total")
+    private let backlog = Gauge(label: "lockcloud_webhook_backlog")
+    private let latency = Timer(label: "lockcloud_webhook_delivery_latency_seconds", preferredDisplayUnit: .seconds)
+
+    public init(queue: DeliveryQueue, sealer: KeySealer, policy: WebhookURLPolicy, settings: DeliverySettings, logger: Logger) {
+        self.queue = queue
+        self.sealer = sealer
+        self.policy = policy
+        self.settings = settings
+        self.logger = logger
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = settings.timeoutSeconds
+        configuration.timeoutIntervalForResource = settings.timeoutSeconds
+        configuration.httpMaximumConnectionsPerHost = 4
+        configuration.httpCookieAcceptPolicy = .never
+        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
+    }
+
+    /// Runs until `keepGoing` says stop: claims what is due, sends it, and sleeps briefly when
+    /// nothing is.
+    public func run(while keepGoing: @Sendable () -> Bool) async {
+        var lastBacklog = ContinuousClock.now - .seconds(10)
+        while keepGoing() {
+            var sent = 0
+            do {
+                sent = try await deliverDue()
+                if ContinuousClock.now - lastBacklog > .seconds(1) {
+                    backlog.record(try await queue.backlog())
+                    lastBacklog = .now
+                }
+            } catch {
+                logger.warning("webhook delivery round failed; retrying", metadata: ["error": "\(error)"])
+            }
+            if sent == 0 { try? await Task.sleep(for: .milliseconds(200)) }
+        }
+    }
+
+    /// One round: claims up to `concurrency` deliveries and sends them side by side.
+    public func deliverDue() async throws -> Int {
+        // The lease outlasts one attempt (bounded by the timeout) and the recording of its result.
+        let claims = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
+        await withTaskGroup(of: Void.self) { group in
+            for claim in claims { group.addTask { await self.deliver(claim) } }
+        }
+        return claims.count
+    }
+
+    func deliver(_ claim: DeliveryQueue.Claim) async {
+        let outcome = await attempt(claim)
+        do {
+            if case .success(let status) = outcome {
+                attempts.increment()
+                latency.recordSeconds(max(0, Date().timeIntervalSince(claim.occurredAt)))
+                try await queue.delivered(claim, status: status)
+                return
+            }
+            failedAttempts.increment()
+            let (status, error): (Int?, String) = switch outcome {
+            case .rejected(let status): (status, "HTTP \(status)")
+            case .unreachable(let why): (nil, why)
+            case .success: (nil, "")
+            }
+            let gaveUp = try await queue.attemptFailed(
+                claim, status: status, error: error, retryInSeconds: settings.delay(afterAttempt: claim.attempt),
+                retryWindowSeconds: settings.retryWindowSeconds)
+            if gaveUp {
+                failures.increment()
+                logger.warning("webhook delivery failed for good", metadata: ["webhook": "\(claim.webhookID)", "event": "\(claim.eventID)", "error": "\(error)"])
+            }
+        } catch {
+            // The lease runs out and the delivery is attempted again: late rather than lost.
+            logger.warning("could not record a webhook attempt", metadata: ["error": "\(error)"])
+        }
+    }
+
+    enum Outcome {
+        case success(Int)
+        case rejected(Int)
+        case unreachable(String)
+    }
+
+    func attempt(_ claim: DeliveryQueue.Claim) async -> Outcome {
+        guard let url = URL(string: claim.url) else { return .unreachable("invalid URL") }
+        do {
+            try policy.checkDestination(url)
+        } catch {
+            return .unreachable("\(error)")
+        }
+        let body = Array(claim.payload.utf8)
+        var keys: [[UInt8]] = []
+        for sealed in [claim.secretSealed] + (claim.previousSecretSealed.map { [$0] } ?? []) {
+            guard let secret = try? sealer.open(sealed, boundTo: WebhookStore.secretContext(claim.webhookID)),
+                let key = WebhookSignature.key(of: String(decoding: secret, as: UTF8.self))
+            else { return .unreachable("the webhook's secret cannot be opened with this key-encryption key") }
+            keys.append(key)
+        }
+        let id = claim.eventID.uuidString.lowercased()
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = URLRequest(url: url, timeoutInterval: settings.timeoutSeconds)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("LockCloud-Webhooks/1", forHTTPHeaderField: "User-Agent")
+        request.setValue(id, forHTTPHeaderField: "webhook-id")
+        request.setValue(String(timestamp), forHTTPHeaderField: "webhook-timestamp")
+        request.setValue(WebhookSignature.header(id: id, timestamp: timestamp, body: body, keys: keys), forHTTPHeaderField: "webhook-signature")
+        do {
+            let (_, response) = try await session.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            return (200..<300).contains(status) ? .success(status) : .rejected(status)
+        } catch {
+            return .unreachable("\(error)")
+        }
+    }
+}
+
+/// A redirect could point anywhere, internal networks included: it counts as a failed attempt.
+final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        completionHandler(nil)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which webhook destinations are allowed. Against request forgery: `https` only (plain `http`
+/// only when configured, as in development), no credentials in the URL, and no destination on
+/// a loopback, private, link-local or otherwise internal network unless configured (the
+/// `make run` demo allows loopback). Checked at registration and again before each attempt,
+/// because a name can resolve elsewhere later.
+public struct WebhookURLPolicy: Sendable {
+    public var allowHTTP: Bool
+    public var allowPrivateNetworks: Bool
+
+    public init(allowHTTP: Bool, allowPrivateNetworks: Bool) {
+        self.allowHTTP = allowHTTP
+        self.allowPrivateNetworks = allowPrivateNetworks
+    }
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case invalid(String)
+        case forbiddenDestination(String)
+
+        public var description: String {
+            switch self {
+            case .invalid(let why), .forbiddenDestination(let why): return why
+            }
+        }
+    }
+
+    /// The URL's form; no network involved.
+    public func validate(_ text: String) throws -> URL {
+        guard text.count <= 2000, let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            let host = components.host, !host.isEmpty, let url = components.url
+        else { throw Refusal.invalid("url must be an absolute https URL of at most 2000 characters.") }
+        guard scheme == "https" || (scheme == "http" && allowHTTP) else {
+            throw Refusal.invalid(allowHTTP ? "url must use https or http." : "url must use https.")
+        }
+        guard components.user == nil, components.password == nil else {
+            throw Refusal.invalid("url must not carry credentials; use the webhook's signing secret to authenticate LockCloud.")
+        }
+        guard components.fragment == nil else { throw Refusal.invalid("url must not have a fragment.") }
+        return url
+    }
+
+    /// Resolves the host and refuses it when any of its addresses is internal (unless allowed).
+    public func checkDestination(_ url: URL) throws {
+        guard !allowPrivateNetworks else { return }
+        guard let host = url.host else { throw Refusal.invalid("url has no host.") }
+        let addresses = try Self.resolve(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")))
+        guard !addresses.isEmpty else { throw Refusal.forbiddenDestination("\(host) does not resolve.") }
+        if let inside = addresses.first(where: Self.isInternal) {
+            throw Refusal.forbiddenDestination("\(host) resolves to \(Self.text(inside)), an internal address.")
+        }
+    }
+
+    /// IPv4 addresses as 4 bytes, IPv6 as 16.
+    static func resolve(_ host: String) throws -> [[UInt8]] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else {
+            throw Refusal.forbiddenDestination("\(host) does not resolve.")
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [[UInt8]] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if entry.pointee.ai_family == AF_INET, let raw = entry.pointee.ai_addr {
+                raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    addresses.append(withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) })
+                }
+            } else if entry.pointee.ai_family == AF_INET6, let raw = entry.pointee.ai_addr {
+                raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    addresses.append(withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) })
+                }
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return addresses
+    }
+
+    /// Loopback, private (RFC 1918, RFC 4193), link-local, carrier-grade NAT, unspecified,
+    /// multicast, reserved and IPv4-mapped forms of those.
+    static func isInternal(_ address: [UInt8]) -> Bool {
+        if address.count == 16 {
+            if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff {
+                return isInternal(Array(address[12..<16]))  // ::ffff:a.b.c.d
+            }
+            if address[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
+            if address[0] & 0xfe == 0xfc { return true }  // fc00::/7 unique local
+            if address[0] == 0xfe && address[1] & 0xc0 == 0x80 { return true }  // fe80::/10 link-local
+            if address[0] == 0xff { return true }  // multicast
+            return false
+        }
+        guard address.count == 4 else { return true }
+        let (a, b) = (address[0], address[1])
+        return a == 0 || a == 10 || a == 127 || a >= 224  // this network, private, loopback, multicast/reserved
+            || (a == 169 && b == 254)  // link-local (cloud metadata endpoints live here)
+            || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)  // private
+            || (a == 100 && (64...127).contains(b))  // carrier-grade NAT
+            || (a == 192 && b == 0 && address[2] == 0)  // IETF protocol assignments
+            || (a == 198 && (18...19).contains(b))  // benchmarking
+    }
+
+    static func text(_ address: [UInt8]) -> String {
+        address.count == 4
+            ? address.map(String.init).joined(separator: ".")
+            : stride(from: 0, to: 16, by: 2).map { String(UInt16(address[$0]) << 8 | UInt16(address[$0 + 1]), radix: 16) }
+                .joined(separator: ":")
+    }
+}

@@ -1,0 +1,321 @@
+"""Webhooks end to end with real local HTTP receivers: registration per OAuth client, refused
+destinations, the envelope, Standard Webhooks signatures checked by an independent
+implementation, retries with the same id and bytes, order, exactly-once delivery across
+instances, and no loss when an instance is killed mid-delivery. The shared test server
+registers but does not deliver; each test starts the delivering instances it counts on."""
+import base64
+import json
+import time
+import uuid
+
+import pytest
+import requests
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from conftest import psql
+from oauth_helpers import Browser, create_client, create_owner, exchange, pkce_pair, query_of
+from test_lock_actions import wait_until
+from webhook_receiver import Receiver
+
+REDIRECT = "http://localhost:3020/oauth/callback"
+DELIVERY_ENV = {
+    "LOCKCLOUD_WEBHOOK_DELIVERY": "true", "LOCKCLOUD_WEBHOOK_ALLOW_HTTP": "true",
+    "LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "LOCKCLOUD_WEBHOOK_TIMEOUT_SECONDS": "2",
+    "LOCKCLOUD_WEBHOOK_RETRY_BASE_MS": "200", "LOCKCLOUD_WEBHOOK_RETRY_MAX_DELAY_SECONDS": "2",
+}
+
+
+class Partner:
+    """An OAuth client (like Seam) and one owner who granted it access."""
+
+    def __init__(self, base_url, lockcloud_bin, database_url):
+        self.base_url = base_url
+        self.database_url = database_url
+        self.client_id, self.client_secret = create_client(lockcloud_bin, database_url, REDIRECT, name="Partner")
+        self.auth = (self.client_id, self.client_secret)
+        self.email, password = create_owner(lockcloud_bin, database_url)
+        verifier, challenge = pkce_pair()
+        location = Browser(base_url).code_flow(email=self.email, password=password, client_id=self.client_id,
+                                               redirect_uri=REDIRECT, challenge=challenge)
+        tokens = exchange(base_url, query_of(location)["code"], verifier, redirect_uri=REDIRECT, auth=self.auth).json()
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = "Bearer " + tokens["access_token"]
+        self.owner_id = self.api.get(f"{base_url}/me").json()["user_id"]
+
+    def register(self, url, events=None, **extra):
+        body = {"url": url, **({"events": events} if events is not None else {})}
+        return requests.post(f"{self.base_url}/webhooks", json=body, auth=self.auth, **extra)
+
+    def pair_lock(self, name="Door"):
+        response = self.api.post(f"{self.base_url}/locks", json={"name": name, "timezone": "UTC"})
+        assert response.status_code == 201
+        return response.json()
+
+    def insert_events(self, count, event_type="device.low_battery"):
+        """Many events at once, through the same table and trigger the API writes to."""
+        psql(self.database_url, "INSERT INTO events (event_type, owner_id, data) SELECT '%s', '%s', "
+                                "jsonb_build_object('n', n) FROM generate_series(1, %d) n" % (event_type, self.owner_id, count))
+
+    def deliveries(self, webhook_id, columns="status, attempts"):
+        return psql(self.database_url, f"SELECT string_agg(concat_ws('|', {columns}), ',' ORDER BY event_seq) "
+                                       f"FROM webhook_deliveries WHERE webhook_id = '{webhook_id}'")
+
+
+@pytest.fixture
+def partner(base_url, lockcloud_bin, database_url):
+    return Partner(base_url, lockcloud_bin, database_url)
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def deliverer(start_server, database_url):
+    return start_server(database_url, env=DELIVERY_ENV)
+
+
+def test_registration_shows_the_secret_once(base_url, partner, receiver):
+    created = partner.register(receiver.url, events=["device.added", "access_code.created"])
+    assert created.status_code == 201, created.text
+    webhook = created.json()
+    assert webhook["status"] == "active" and webhook["url"] == receiver.url
+    assert sorted(webhook["events"]) == ["access_code.created", "device.added"]
+    assert webhook["secret"].startswith("whsec_") and len(base64.b64decode(webhook["secret"][6:])) == 32
+    listing = requests.get(f"{base_url}/webhooks", auth=partner.auth).json()
+    assert [w["webhook_id"] for w in listing["webhooks"]] == [webhook["webhook_id"]]
+    assert "secret" not in json.dumps(listing)
+    stored = psql(partner.database_url, f"SELECT encode(secret_sealed, 'escape') FROM webhooks WHERE webhook_id = '{webhook['webhook_id']}'")
+    assert webhook["secret"] not in stored
+    deleted = requests.delete(f"{base_url}/webhooks/{webhook['webhook_id']}", auth=partner.auth)
+    assert deleted.json() == {"ok": True, "webhook_id": webhook["webhook_id"]}
+    assert requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"] == []
+    assert requests.delete(f"{base_url}/webhooks/{webhook['webhook_id']}", auth=partner.auth).status_code == 404
+
+
+def test_registration_needs_client_authentication(base_url, partner, receiver):
+    for auth, headers in [(None, {}), ((partner.client_id, "wrong"), {}), (None, partner.api.headers)]:
+        response = requests.post(f"{base_url}/webhooks", json={"url": receiver.url}, auth=auth, headers=headers)
+        assert response.status_code == 401 and response.json()["error_code"] == "INVALID_CLIENT"
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert requests.get(f"{base_url}/webhooks", auth=(partner.client_id, "wrong")).status_code == 401
+    assert requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize("url, error_code", [
+    ("http://93.184.216.34/hook", "INVALID_WEBHOOK_URL"),
+    ("https://user:secret@93.184.216.34/hook", "INVALID_WEBHOOK_URL"),
+    ("not a url", "INVALID_WEBHOOK_URL"),
+    ("ftp://93.184.216.34/hook", "INVALID_WEBHOOK_URL"),
+    ("https://127.0.0.1/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://localhost/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://10.1.2.3/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://192.168.0.10/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://169.254.169.254/latest/meta-data", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://[::1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://[::ffff:127.0.0.1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://no-such-host.invalid/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+])
+def test_forbidden_destinations_are_refused_by_default(start_server, database_url, partner, url, error_code):
+    strict = start_server(database_url, env={"LOCKCLOUD_WEBHOOK_DELIVERY": "false"})
+    response = requests.post(f"{strict.url}/webhooks", json={"url": url}, auth=partner.auth)
+    assert response.status_code == 400 and response.json()["error_code"] == error_code, response.text
+    assert requests.get(f"{strict.url}/webhooks", auth=partner.auth).json()["webhooks"] == []
+    # A public address is fine.
+    allowed = requests.post(f"{strict.url}/webhooks", json={"url": "https://93.184.216.34/hook"}, auth=partner.auth)
+    assert allowed.status_code == 201
+
+
+def test_unknown_event_types_are_refused(partner, receiver):
+    response = partner.register(receiver.url, events=["device.added", "door.exploded"])
+    assert response.status_code == 400 and response.json()["error_code"] == "UNKNOWN_EVENT_TYPE"
+
+
+def test_a_client_sees_and_deletes_only_its_own_webhooks(base_url, lockcloud_bin, database_url, partner, receiver):
+    webhook = partner.register(receiver.url).json()
+    other = Partner(base_url, lockcloud_bin, database_url)
+    assert requests.get(f"{base_url}/webhooks", auth=other.auth).json()["webhooks"] == []
+    assert requests.delete(f"{base_url}/webhooks/{webhook['webhook_id']}", auth=other.auth).status_code == 404
+    assert requests.post(f"{base_url}/webhooks/{webhook['webhook_id']}/rotate_secret", auth=other.auth).status_code == 404
+    assert len(requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"]) == 1
+
+
+def test_events_arrive_signed_in_the_contract_envelope(base_url, lockcloud_bin, database_url, partner, receiver, deliverer):
+    webhook = partner.register(receiver.url).json()
+    lock = partner.pair_lock("Front door")
+    code = partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json={"code": "7654", "name": "Guest"})
+    assert code.status_code == 201
+    # An owner who never granted this client: nothing of theirs reaches it.
+    stranger = Partner(base_url, lockcloud_bin, database_url)
+    stranger.pair_lock("Not yours")
+    wait_until(lambda: len(receiver.received()) >= 2)
+    time.sleep(0.5)
+    received = receiver.received()
+    assert [json.loads(body)["event_type"] for _, body, _ in received] == ["device.added", "access_code.created"]
+    verifier = StandardWebhook(webhook["secret"])
+    for headers, body, _ in received:
+        event = json.loads(body)
+        verifier.verify(body, {"webhook-id": headers["webhook-id"], "webhook-timestamp": headers["webhook-timestamp"],
+                               "webhook-signature": headers["webhook-signature"]})
+        assert headers["webhook-id"] == event["event_id"]
+        assert event["user_id"] == partner.owner_id and event["device_id"] == lock["lock_id"]
+        assert event["timestamp"].endswith("Z") and isinstance(event["data"], dict)
+        assert uuid.UUID(event["event_id"])
+    created = json.loads(received[1][1])
+    assert created["access_code_id"] == code.json()["access_code_id"] == created["data"]["access_code_id"]
+    assert "7654" not in received[1][1].decode()
+    # A forged body fails the independent verifier.
+    headers, body, _ = received[0]
+    with pytest.raises(Exception):
+        verifier.verify(body.replace(b"device.added", b"device.removed"), {k: headers[k] for k in
+                        ("webhook-id", "webhook-timestamp", "webhook-signature")})
+
+
+def test_a_webhook_gets_only_the_event_types_it_asked_for(base_url, partner, receiver, deliverer):
+    webhook = partner.register(receiver.url, events=["access_code.created"]).json()
+    lock = partner.pair_lock()
+    partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json={"code": "1122"})
+    wait_until(lambda: len(receiver.received()) == 1)
+    time.sleep(0.5)
+    assert [e["event_type"] for e in receiver.events()] == ["access_code.created"]
+    assert partner.deliveries(webhook["webhook_id"]) == "delivered|1"
+
+
+def test_a_receiver_answering_500_twice_gets_the_event_on_the_third_try(partner, receiver, deliverer):
+    webhook = partner.register(receiver.url).json()
+    receiver.statuses = [500, 500]
+    partner.pair_lock()
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"]) == "delivered|3")
+    attempts = receiver.received()
+    assert len(attempts) == 3
+    assert len({headers["webhook-id"] for headers, _, _ in attempts}) == 1
+    assert len({body for _, body, _ in attempts}) == 1
+    verifier = StandardWebhook(webhook["secret"])
+    for headers, body, _ in attempts:
+        verifier.verify(body, {k: headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+    # Not at once: the retries wait (the backoff's growth is checked in the Swift unit tests).
+    times = [t for _, _, t in attempts]
+    assert times[1] - times[0] > 0.1 and times[2] - times[1] > 0.2
+
+
+def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order(partner, receiver, deliverer):
+    webhook = partner.register(receiver.url).json()
+    receiver.stop()
+    partner.insert_events(20)
+    wait_until(lambda: int(psql(partner.database_url, "SELECT coalesce(max(attempts), 0) FROM webhook_deliveries "
+                                                      f"WHERE webhook_id = '{webhook['webhook_id']}'")) >= 3, timeout=20)
+    # Only the head of the queue is tried while the receiver is down: order is kept.
+    assert psql(partner.database_url, "SELECT count(*) FROM webhook_deliveries "
+                                      f"WHERE webhook_id = '{webhook['webhook_id']}' AND attempts > 0") == "1"
+    receiver.start()
+    # The clock moves on: every delivery's next attempt is due now.
+    psql(partner.database_url, "UPDATE webhook_deliveries SET next_attempt_at = now() "
+                               f"WHERE webhook_id = '{webhook['webhook_id']}' AND status = 'pending'")
+    wait_until(lambda: len(receiver.received()) == 20, timeout=30)
+    assert [e["data"]["n"] for e in receiver.events()] == list(range(1, 21))
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"], "status").split(",") == ["delivered"] * 20)
+
+
+def test_a_slow_receiver_times_out_and_is_retried(partner, receiver, deliverer):
+    webhook = partner.register(receiver.url).json()
+    receiver.slow_requests, receiver.delay = 1, 4.0  # longer than the 2 s attempt timeout
+    partner.pair_lock()
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"]) == "delivered|2", timeout=20)
+    first, second = receiver.received()[:2]
+    assert first[0]["webhook-id"] == second[0]["webhook-id"] and first[1] == second[1]
+    assert second[2] - first[2] < 4.0  # retried after the timeout, not after the slow answer
+
+
+def test_two_instances_deliver_each_of_1000_events_exactly_once(start_server, database_url, partner, receiver):
+    webhook = partner.register(receiver.url).json()
+    instances = [start_server(database_url, env=DELIVERY_ENV) for _ in range(2)]
+    partner.insert_events(1000)
+    wait_until(lambda: len(receiver.received()) >= 1000, timeout=120)
+    time.sleep(1)
+    ids = [headers["webhook-id"] for headers, _, _ in receiver.received()]
+    assert len(ids) == 1000 and len(set(ids)) == 1000
+    assert [e["data"]["n"] for e in receiver.events()] == list(range(1, 1001))  # in order, too
+    assert psql(database_url, "SELECT count(*), sum(attempts) FROM webhook_deliveries "
+                              f"WHERE webhook_id = '{webhook['webhook_id']}' AND status = 'delivered'") == "1000|1000"
+    assert all(instance.process.poll() is None for instance in instances)
+
+
+def test_killing_an_instance_mid_delivery_loses_nothing(start_server, database_url, partner, receiver):
+    webhook = partner.register(receiver.url).json()
+    doomed = start_server(database_url, env=DELIVERY_ENV)
+    receiver.slow_requests, receiver.delay = 1, 30.0  # the first request hangs
+    partner.insert_events(5)
+    wait_until(lambda: len(receiver.received()) == 1)
+    doomed.process.kill()  # SIGKILL between claim and the end of the attempt
+    doomed.process.wait()
+    start_server(database_url, env=DELIVERY_ENV)
+    # The dead instance's claim runs out (attempt timeout + margin) and the event is sent again.
+    wait_until(lambda: len({h["webhook-id"] for h, _, _ in receiver.received()}) == 5, timeout=40)
+    numbers = [e["data"]["n"] for e in receiver.events()]
+    assert numbers == [1, 1, 2, 3, 4, 5]
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"], "status").split(",") == ["delivered"] * 5)
+
+
+def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(base_url, partner, receiver, deliverer):
+    webhook = partner.register(receiver.url).json()
+    rotated = requests.post(f"{base_url}/webhooks/{webhook['webhook_id']}/rotate_secret", auth=partner.auth)
+    assert rotated.status_code == 200
+    new_secret = rotated.json()["secret"]
+    assert new_secret.startswith("whsec_") and new_secret != webhook["secret"]
+    partner.pair_lock()
+    wait_until(lambda: len(receiver.received()) == 1)
+    headers, body, _ = receiver.received()[0]
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (webhook["secret"], new_secret):
+        StandardWebhook(secret).verify(body, {k: headers[k] for k in ("webhook-id", "webhook-timestamp", "webhook-signature")})
+
+
+def test_a_redirect_is_a_failed_attempt(database_url, partner, receiver, deliverer):
+    """A receiver that redirects could send LockCloud anywhere: redirects are not followed."""
+    elsewhere = Receiver()
+    receiver.statuses, receiver.location = [307] * 100, elsewhere.url
+    try:
+        webhook = partner.register(receiver.url).json()
+        partner.pair_lock()
+        wait_until(lambda: int(psql(database_url, "SELECT attempts FROM webhook_deliveries "
+                                                  f"WHERE webhook_id = '{webhook['webhook_id']}'") or 0) >= 2)
+        assert psql(database_url, "SELECT status, last_status FROM webhook_deliveries "
+                                  f"WHERE webhook_id = '{webhook['webhook_id']}'") == "pending|307"
+        assert elsewhere.received() == []
+    finally:
+        elsewhere.stop()
+
+
+def test_the_event_feed_shows_a_client_its_owners_events_in_order(base_url, lockcloud_bin, database_url, partner):
+    partner.pair_lock("One")
+    partner.pair_lock("Two")
+    partner.pair_lock("Three")
+    first = requests.get(f"{base_url}/events?limit=2", auth=partner.auth).json()
+    assert [e["event_type"] for e in first["events"]] == ["device.added", "device.added"]
+    rest = requests.get(f"{base_url}/events", params={"page_cursor": first["next_page_cursor"]}, auth=partner.auth).json()
+    names = [e["data"]["name"] for e in first["events"] + rest["events"]]
+    assert names == ["One", "Two", "Three"] and rest["next_page_cursor"] is None
+    assert all(e["user_id"] == partner.owner_id for e in first["events"] + rest["events"])
+    # The owner's own token sees the same; another client sees none of it.
+    mine = partner.api.get(f"{base_url}/events").json()["events"]
+    assert [e["event_id"] for e in mine] == [e["event_id"] for e in first["events"] + rest["events"]]
+    other = Partner(base_url, lockcloud_bin, database_url)
+    assert requests.get(f"{base_url}/events", auth=other.auth).json()["events"] == []
+    assert requests.get(f"{base_url}/events", params={"page_cursor": "bogus"}, auth=partner.auth).json()["error_code"] \
+        == "INVALID_PAGE_CURSOR"
+    assert requests.get(f"{base_url}/events").status_code == 401
+
+
+def test_a_webhook_created_with_an_idempotency_key_is_created_once(base_url, partner, receiver):
+    headers = {"Idempotency-Key": "register-once"}
+    first = partner.register(receiver.url, headers=headers)
+    again = partner.register(receiver.url, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers.get("Idempotent-Replayed") == "true"
+    assert len(requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"]) == 1
+    # The stored answer (which holds the secret) is sealed at rest.
+    assert first.json()["secret"].encode().hex() not in psql(
+        partner.database_url, "SELECT string_agg(encode(response_body, 'hex'), '') FROM idempotency_keys WHERE key = 'register-once'")
