@@ -172,6 +172,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "WebhooksTests",
+            dependencies: ["Webhooks"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "OfflinePINTests",
             dependencies: ["OfflinePIN", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings

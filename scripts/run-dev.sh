@@ -23,6 +23,9 @@ fi
 
 export LOCKCLOUD_HOST=${LOCKCLOUD_HOST:-127.0.0.1}
 export LOCKCLOUD_PORT=${LOCKCLOUD_PORT:-8080}
+# The demo may send webhooks to receivers on this machine (http, loopback); production may not.
+export LOCKCLOUD_WEBHOOK_ALLOW_HTTP=${LOCKCLOUD_WEBHOOK_ALLOW_HTTP:-true}
+export LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=${LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS:-true}
 bin="$(swift build --show-bin-path)/lockcloud"
 
 # Schema, then the contract's demo data (owners alice and bob, client seam, three locks each);

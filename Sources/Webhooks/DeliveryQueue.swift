@@ -50,6 +50,9 @@ public struct DeliveryQueue: Sendable {
             SET status = 'sending', attempts = d.attempts + 1, lease_until = clock_timestamp() + make_interval(secs => $2)
             FROM heads, webhooks w, events e
             WHERE d.delivery_id = heads.delivery_id AND w.webhook_id = d.webhook_id AND e.event_id = d.event_id
+              -- Checked again on the row itself: if another instance claimed it after this
+              -- statement's snapshot was taken, PostgreSQL re-evaluates this on the new version.
+              AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.lease_until < now()))
             RETURNING d.delivery_id, d.webhook_id, d.attempts, w.url, w.secret_sealed,
                 CASE WHEN w.previous_secret_until > now() THEN w.previous_secret_sealed END,
                 d.event_id, event_envelope(e)::text, e.occurred_at
