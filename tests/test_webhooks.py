@@ -63,7 +63,19 @@ class Partner:
 
 @pytest.fixture
 def partner(base_url, lockcloud_bin, database_url):
-    return Partner(base_url, lockcloud_bin, database_url)
+    partner = Partner(base_url, lockcloud_bin, database_url)
+    yield partner
+    # Webhooks left behind would keep later tests' delivering instances busy with dead receivers.
+    for webhook in requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"]:
+        requests.delete(f"{base_url}/webhooks/{webhook['webhook_id']}", auth=partner.auth)
+
+
+def metric(server, line_prefix):
+    """The value of the metric line that starts with `line_prefix` on `server`'s /metrics."""
+    for line in requests.get(f"{server.url}/metrics").text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.split()[-1])
+    return 0.0
 
 
 @pytest.fixture
@@ -199,6 +211,25 @@ def test_a_receiver_answering_500_twice_gets_the_event_on_the_third_try(partner,
     # Not at once: the retries wait (the backoff's growth is checked in the Swift unit tests).
     times = [t for _, _, t in attempts]
     assert times[1] - times[0] > 0.1 and times[2] - times[1] > 0.2
+    # This instance delivered only this test's webhook.
+    assert metric(deliverer, 'lockcloud_webhook_attempts_total{outcome="failure"}') == 2
+    assert metric(deliverer, 'lockcloud_webhook_attempts_total{outcome="success"}') == 1
+    assert metric(deliverer, "lockcloud_webhook_delivery_latency_seconds_count") == 1
+    assert "lockcloud_webhook_backlog" in requests.get(f"{deliverer.url}/metrics").text
+
+
+def test_after_the_retry_window_a_delivery_fails_and_the_next_event_goes_out(start_server, database_url, partner, receiver):
+    webhook = partner.register(receiver.url).json()
+    short = start_server(database_url, env={**DELIVERY_ENV, "LOCKCLOUD_WEBHOOK_RETRY_WINDOW_SECONDS": "2"})
+    receiver.statuses = [503] * 1000
+    partner.insert_events(1)
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"], "status") == "failed", timeout=20)
+    attempts = len(receiver.received())
+    assert attempts >= 3  # retried for the whole window, a last time at its end
+    receiver.statuses = []
+    partner.insert_events(1)
+    wait_until(lambda: partner.deliveries(webhook["webhook_id"], "status") == "failed,delivered")
+    assert metric(short, "lockcloud_webhook_deliveries_failed_total") == 1
 
 
 def test_a_receiver_down_for_a_while_gets_everything_afterwards_in_order(partner, receiver, deliverer):
