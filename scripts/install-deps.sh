@@ -4,17 +4,21 @@
 # Python virtualenv in .venv with the test tools (tests/requirements.txt). Safe to run again: it only installs what is missing.
 #   scripts/install-deps.sh          packages for `make run`
 #   scripts/install-deps.sh --test   also the Python test tools
+#   scripts/install-deps.sh --bench  also wrk and the Python tools (the seeding uses them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_test=0
+want_bench=0
 [ "${1:-}" = "--test" ] && want_test=1
+[ "${1:-}" = "--bench" ] && want_test=1 && want_bench=1
 
 missing=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 packages=(postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl)
 # The sign-in pages are also tested in a real headless browser.
 [ "$want_test" = 1 ] && packages+=(chromium chromium-driver)
+[ "$want_bench" = 1 ] && packages+=(wrk)
 for pkg in "${packages[@]}"; do
   have_pkg "$pkg" || missing+=("$pkg")
 done

@@ -3,6 +3,9 @@
 #   scripts/pg.sh up    DATADIR PORT   create the cluster if needed, start it, create database lockcloud
 #   scripts/pg.sh start DATADIR PORT   start an existing cluster
 #   scripts/pg.sh stop  DATADIR        fast shutdown (in-flight sessions are terminated)
+#   scripts/pg.sh crash DATADIR        immediate shutdown, as if the machine lost power
+# PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous commit): the fault
+# suite needs them to show that acknowledged writes survive a crash.
 #   scripts/pg.sh purge DATADIR        stop if running and delete the cluster
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` OS user
 # (created by Debian's postgresql package); as a normal user it is yours.
@@ -22,8 +25,10 @@ as_owner() {
 
 start() {
   # fsync off: these clusters are for development and tests, and disposable.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = 1 ] && durability=""
   as_owner "$pgbin/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 30 -o \
-    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $durability -c max_connections=200" \
     start >/dev/null
 }
 
@@ -49,6 +54,11 @@ case "$cmd" in
   stop)
     if as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
       as_owner "$pgbin/pg_ctl" -D "$datadir" -m fast -w -t 30 stop >/dev/null
+    fi
+    ;;
+  crash)
+    if as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then
+      as_owner "$pgbin/pg_ctl" -D "$datadir" -m immediate -w -t 30 stop >/dev/null
     fi
     ;;
   purge)

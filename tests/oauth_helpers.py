@@ -108,3 +108,14 @@ def create_owner(lockcloud_bin, database_url, password="correct-horse"):
     result = cli(lockcloud_bin, database_url, "owners", "create", "--email", email, stdin=password + "\n")
     assert result.returncode == 0, result.stderr
     return email, password
+
+
+def tokens_for_client(base_url, email, password, client_id, client_secret, redirect_uri, scope="locks.read locks.write"):
+    """An owner signs in and approves `client_id`; returns the client's token response."""
+    verifier, challenge = pkce_pair()
+    location = Browser(base_url).code_flow(email=email, password=password, client_id=client_id,
+                                           redirect_uri=redirect_uri, challenge=challenge, scope=scope)
+    response = exchange(base_url, query_of(location)["code"], verifier, redirect_uri=redirect_uri,
+                        auth=(client_id, client_secret))
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -13,7 +13,7 @@ import requests
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from conftest import psql
-from oauth_helpers import Browser, create_client, create_owner, exchange, pkce_pair, query_of
+from oauth_helpers import create_client, create_owner, tokens_for_client
 from test_lock_actions import wait_until
 from webhook_receiver import Receiver
 
@@ -34,10 +34,7 @@ class Partner:
         self.client_id, self.client_secret = create_client(lockcloud_bin, database_url, REDIRECT, name="Partner")
         self.auth = (self.client_id, self.client_secret)
         self.email, password = create_owner(lockcloud_bin, database_url)
-        verifier, challenge = pkce_pair()
-        location = Browser(base_url).code_flow(email=self.email, password=password, client_id=self.client_id,
-                                               redirect_uri=REDIRECT, challenge=challenge)
-        tokens = exchange(base_url, query_of(location)["code"], verifier, redirect_uri=REDIRECT, auth=self.auth).json()
+        tokens = tokens_for_client(base_url, self.email, password, self.client_id, self.client_secret, REDIRECT)
         self.api = requests.Session()
         self.api.headers["Authorization"] = "Bearer " + tokens["access_token"]
         self.owner_id = self.api.get(f"{base_url}/me").json()["user_id"]

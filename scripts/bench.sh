@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `make bench`: one sitting on one machine. Starts its own PostgreSQL and a release build of
+# LockCloud on free loopback ports, seeds data, and measures with wrk from a separate process
+# (2 threads, 64 connections, BENCH_SECONDS per case): pgbench -S against the same PostgreSQL
+# (the database's own limit here), then LockCloud's cases. Prints a table, the ratio of
+# authenticated GET /locks/{id} to pgbench, the server's peak RSS, and writes it all to
+# bench/results/<date>-<host>.txt. A non-2xx answer never counts as a success.
+#   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=4
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+seconds=${BENCH_SECONDS:-10}
+scale_locks=${BENCH_SCALE_LOCKS:-1000000}
+
+scripts/install-deps.sh --bench
+echo "bench: release build"
+swift build -c release 2>&1 | grep -E "error|Compiling|Build complete" | tail -n 1
+bin=$(swift build -c release --show-bin-path)/lockcloud
+
+work=$(mktemp -d /tmp/lockcloud-bench.XXXXXX)
+chmod 755 "$work"
+pg_port=$(scripts/free-port.sh)
+api_port=$(scripts/free-port.sh)
+database_url="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  scripts/pg.sh purge "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+scripts/pg.sh up "$work/pg" "$pg_port"
+export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+"$bin" migrate --database-url "$database_url" --log-level warning >/dev/null
+LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-4} LOCKCLOUD_BCRYPT_COST=10 "$bin" serve --port "$api_port" \
+  --database-url "$database_url" --log-level error >"$work/server.log" 2>&1 &
+server_pid=$!
+base="http://127.0.0.1:$api_port"
+for _ in $(seq 1 100); do curl -fsS "$base/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "bench: seeding"
+.venv/bin/python bench/seed.py base --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work"
+set -a; . "$work/env"; set +a
+
+results="$work/results.txt"
+: >"$results"
+# run_case NAME SCRIPT [ENV=VALUE ...]: one wrk run; appends "NAME rps p50 p99 non2xx errors".
+run_case() {
+  local name=$1 script=$2
+  shift 2
+  cat bench/wrk/common.lua "bench/wrk/$script" >"$work/$script"
+  local line
+  line=$(env "$@" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s "$work/$script" "$base" | grep '^RESULT')
+  python3 - "$name" "$line" >>"$results" <<'PY'
+import sys
+name, line = sys.argv[1], sys.argv[2]
+f = dict(part.split("=") for part in line.split()[1:])
+ok = int(f["requests"]) - int(f["non2xx"])
+print(f"{name} {ok / float(f['seconds']):.1f} {f['p50_ms']} {f['p99_ms']} {f['non2xx']} {f['errors']}")
+PY
+  tail -n 1 "$results"
+}
+
+echo "bench: pgbench -S (the database's own limit)"
+pgbench -i -q -s 10 "$database_url" >/dev/null 2>&1
+pgbench_tps=$(pgbench -S -M prepared -c 64 -j 2 -T "$seconds" "$database_url" 2>/dev/null \
+  | awk '/^tps/ {print $3; exit}')
+echo "pgbench_select $pgbench_tps - - 0 0" >>"$results"
+tail -n 1 "$results"
+
+run_case health health.lua
+run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
+next_hour=$(( ($(date +%s) / 3600 + 1) * 3600 ))
+run_case post_offline_code offline_code.lua BENCH_TOKEN="$BENCH_WRITER_TOKEN" BENCH_LOCK_IDS="$work/writer_ids" \
+  BENCH_BASE_EPOCH="$next_hour"
+run_case post_online_code online_code.lua BENCH_TOKEN="$BENCH_WRITER_TOKEN" BENCH_LOCK_IDS="$work/writer_ids"
+run_case token_refresh refresh_token.lua
+# Slot accounting stayed exact: no (lock, type, key version, period, slot) twice, and at most 3
+# hourly-bound codes per lock and start hour.
+slot_check=$(psql "$database_url" -tAc "
+  SELECT (SELECT count(*) - count(DISTINCT (lock_id, offline_type, key_version, slot_period, slot)) FROM access_codes WHERE is_offline)
+    || '|' || (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM access_codes WHERE is_offline
+                                               GROUP BY lock_id, offline_type, slot_period) per_period)")
+echo "bench: scaling to $scale_locks locks"
+.venv/bin/python bench/seed.py scale --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work" \
+  --scale-locks "$scale_locks"
+run_case get_lock_scale get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
+
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y-%m-%d)-$(hostname).txt"
+python3 - "$results" "$pgbench_tps" "$peak_rss_kb" "$seconds" "$scale_locks" "$slot_check" >"$out" <<'PY'
+import platform, os, sys
+path, pgbench, rss_kb, seconds, scale, slots = sys.argv[1:7]
+rows = [line.split() for line in open(path)]
+by = {r[0]: r for r in rows}
+print(f"LockCloud benchmark, {os.uname().nodename}, {platform.machine()}, {os.cpu_count()} cores; "
+      f"wrk -t2 -c64 -d{seconds}s; release build; pool size {os.environ.get('BENCH_POOL_SIZE', '4')}")
+print()
+print(f"| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
+print(f"|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r[0]} | {float(r[1]):,.0f} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |")
+print()
+duplicates, most = slots.split("|")
+print(f"offline slots: {duplicates} reused, at most {most} codes in one lock's start hour (limit 3)")
+get = float(by["get_lock_10k"][1])
+p99_10k, p99_scale = float(by["get_lock_10k"][3]), float(by["get_lock_scale"][3])
+print(f"p99 GET /locks/{{id}}: {p99_10k} ms with 10,000 locks, {p99_scale} ms with {int(scale):,} "
+      f"(x{p99_scale / p99_10k:.2f})")
+print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
+print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")
+PY
+echo
+cat "$out"
+echo "bench: written to $out"

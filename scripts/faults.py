@@ -1,0 +1,305 @@
+"""The fault suite (`make faults`; `make test` runs it with --short). Each check starts what it
+needs against a PostgreSQL cluster of its own with durable settings, drives real load through
+real HTTP, breaks something, and prints one PASS or FAIL line with what it measured.
+
+  python scripts/faults.py --bin .build/debug/lockcloud --pg-script scripts/pg.sh --workdir DIR [--short]
+"""
+import argparse
+import concurrent.futures
+import datetime
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import free_port  # noqa: E402
+from oauth_helpers import create_client, create_owner, tokens_for_client  # noqa: E402
+from webhook_receiver import Receiver  # noqa: E402
+
+REDIRECT = "http://localhost:3020/oauth/callback"
+
+
+class Cluster:
+    def __init__(self, pg_script, workdir):
+        self.pg_script, self.datadir, self.port = pg_script, str(Path(workdir) / "pg"), free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/lockcloud"
+        self.env = {**os.environ, "PG_DURABLE": "1"}
+        self.run("up", self.port)
+
+    def run(self, command, *args):
+        subprocess.run([self.pg_script, command, self.datadir, *map(str, args)], check=True, env=self.env,
+                       capture_output=True)
+
+    def psql(self, sql):
+        return subprocess.run(["psql", self.url, "-v", "ON_ERROR_STOP=1", "-tAc", sql], check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+
+class Server:
+    def __init__(self, binary, cluster, workdir, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {**os.environ, "LOCKCLOUD_WEBHOOK_ALLOW_HTTP": "true",
+                       "LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "LOCKCLOUD_WEBHOOK_RETRY_BASE_MS": "200",
+                       "LOCKCLOUD_WEBHOOK_RETRY_MAX_DELAY_SECONDS": "2", "LOCKCLOUD_WEBHOOK_TIMEOUT_SECONDS": "3",
+                       "LOCKCLOUD_BCRYPT_COST": "4", **env}
+        self.log = open(Path(workdir) / f"server-{self.port}.log", "w")
+        self.process = subprocess.Popen(
+            [binary, "serve", "--port", str(self.port), "--database-url", cluster.url, "--log-level", "warning",
+             "--migrations-dir", str(ROOT / "migrations")],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server on {self.port} did not start")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=30)
+        self.log.close()
+
+
+class Owner:
+    """A client and an owner who granted it: API session and client credentials."""
+
+    def __init__(self, binary, cluster, base_url):
+        self.client = create_client(binary, cluster.url, REDIRECT, name="Faults")
+        email, password = create_owner(binary, cluster.url)
+        tokens = tokens_for_client(base_url, email, password, self.client[0], self.client[1], REDIRECT)
+        self.headers = {"Authorization": "Bearer " + tokens["access_token"]}
+        self.owner_id = requests.get(f"{base_url}/me", headers=self.headers).json()["user_id"]
+
+    def pair(self, base_url, count):
+        return [requests.post(f"{base_url}/locks", json={"name": f"Door {i}", "timezone": "UTC"},
+                              headers=self.headers).json()["lock_id"] for i in range(count)]
+
+
+def hour(offset):
+    start = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return (start + datetime.timedelta(hours=offset)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def report(name, ok, detail):
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
+    return ok
+
+
+def postgres_restart_under_load(args, cluster):
+    """Crash PostgreSQL (immediate stop, as on power loss) while writes run, start it again."""
+    server = Server(args.bin, cluster, args.workdir, LOCKCLOUD_DB_CONNECT_TIMEOUT_SECONDS="2")
+    owner = Owner(args.bin, cluster, server.url)
+    locks = owner.pair(server.url, 20)
+    acknowledged, outcomes, slowest = [], {}, [0.0]
+    stop = threading.Event()
+    lock = threading.Lock()
+    counter = itertools.count()
+
+    def writer():
+        while not stop.is_set():
+            n = next(counter)
+            began = time.monotonic()
+            try:
+                response = requests.post(f"{server.url}/locks/{locks[n % 20]}/access_codes",
+                                         json={"code": f"{10000000 + n}"}, headers=owner.headers, timeout=20)
+                key = str(response.status_code)
+                if response.status_code == 201:
+                    with lock:
+                        acknowledged.append(response.json()["access_code_id"])
+            except requests.RequestException as error:
+                key = type(error).__name__
+            with lock:
+                outcomes[key] = outcomes.get(key, 0) + 1
+                slowest[0] = max(slowest[0], time.monotonic() - began)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(args.phase)
+    cluster.run("crash")
+    time.sleep(1)
+    cluster.run("start", cluster.port)
+    restarted = time.monotonic()
+    healthy_after = None
+    while time.monotonic() - restarted < 30:
+        try:
+            if requests.get(server.url + "/health", timeout=2).status_code == 200:
+                healthy_after = time.monotonic() - restarted
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    time.sleep(args.phase)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    ids = ",".join(f"'{i}'" for i in acknowledged) or "NULL"
+    stored = int(cluster.psql(f"SELECT count(*) FROM access_codes WHERE access_code_id IN ({ids})"))
+    server.stop()
+    ok = (stored == len(acknowledged) > 0 and healthy_after is not None and healthy_after <= 5 and slowest[0] < 20
+          and outcomes.get("500", 0) == 0)
+    return report("postgres_restart_under_load",
+                  ok, f"{len(acknowledged)} acknowledged writes, {stored} present after the crash; /health 200 "
+                      f"{healthy_after if healthy_after is None else round(healthy_after, 2)} s after restart; "
+                      f"slowest request {slowest[0]:.2f} s; answers {json.dumps(outcomes, sort_keys=True)}")
+
+
+def sigterm_under_load(args, cluster):
+    """SIGTERM while requests run: every request the server accepted gets its answer."""
+    server = Server(args.bin, cluster, args.workdir)
+    owner = Owner(args.bin, cluster, server.url)
+    locks = owner.pair(server.url, 5)
+    outcomes = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def client(n):
+        while not stop.is_set():
+            try:
+                # A new connection each time: a connection the server accepted and then dropped
+                # without an answer is a request lost in flight; a refused one was never accepted.
+                response = requests.get(f"{server.url}/locks/{locks[n % 5]}", headers={**owner.headers,
+                                        "Connection": "close"}, timeout=10)
+                key = "ok" if response.status_code == 200 else str(response.status_code)
+            except requests.ConnectionError as error:
+                key = "refused" if "refused" in str(error).lower() else "dropped"
+            except requests.RequestException as error:
+                key = type(error).__name__
+            with lock:
+                outcomes[key] = outcomes.get(key, 0) + 1
+            if key == "refused":
+                return
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    time.sleep(args.phase)
+    began = time.monotonic()
+    server.process.send_signal(signal.SIGTERM)
+    server.process.wait(timeout=30)
+    exited_after = time.monotonic() - began
+    stop.set()
+    for thread in threads:
+        thread.join()
+    server.log.close()
+    failed = sum(count for key, count in outcomes.items() if key not in ("ok", "refused"))
+    return report("sigterm_under_load", failed == 0 and outcomes.get("ok", 0) > 0 and server.process.returncode == 0,
+                  f"answers {json.dumps(outcomes, sort_keys=True)}; exit code {server.process.returncode} "
+                  f"{exited_after:.2f} s after SIGTERM")
+
+
+def three_instances(args, cluster):
+    """Three instances behind round-robin, parallel offline-code creates and webhook delivery."""
+    servers = [Server(args.bin, cluster, args.workdir) for _ in range(3)]
+    owner = Owner(args.bin, cluster, servers[0].url)
+    receiver = Receiver()
+    webhook = requests.post(f"{servers[1].url}/webhooks", json={"url": receiver.url, "events": ["access_code.created"]},
+                            auth=owner.client).json()
+    lock_count, hours = 5, args.creates // 50
+    locks = owner.pair(servers[2].url, lock_count)
+    urls = itertools.cycle([s.url for s in servers])
+    offsets = [2 + (i // lock_count) % hours for i in range(args.creates)]
+    plan = [(locks[i % lock_count], (hour(offset), hour(offset + 3))) for i, offset in enumerate(offsets)]
+
+    def create(item):
+        lock_id, start = item
+        try:
+            return requests.post(f"{next(urls)}/locks/{lock_id}/access_codes", headers=owner.headers, timeout=30,
+                                 json={"is_offline_access_code": True, "starts_at": start[0], "ends_at": start[1]}
+                                 ).status_code
+        except requests.RequestException as error:
+            return type(error).__name__
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(create, plan))
+    created = statuses.count(201)
+    expected = lock_count * hours * 3
+    per_slot = cluster.psql("SELECT coalesce(max(n), 0) || '|' || count(*) FROM (SELECT count(*) n FROM access_codes "
+                            "WHERE is_offline GROUP BY lock_id, slot_period) t")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(receiver.received()) < created:
+        time.sleep(0.2)
+    time.sleep(1)
+    ids = [headers["webhook-id"] for headers, _, _ in receiver.received()]
+    queued = int(cluster.psql(f"SELECT count(*) FROM webhook_deliveries WHERE webhook_id = '{webhook['webhook_id']}'"))
+    receiver.stop()
+    for server in servers:
+        server.stop()
+    refused = {s for s in statuses if s != 201}
+    ok = (created == expected and per_slot == f"3|{lock_count * hours}" and refused <= {409}
+          and len(ids) == len(set(ids)) == queued == created)
+    return report("three_instances_offline_creates_and_webhooks",
+                  ok, f"{args.creates} parallel creates over 3 instances: {created} created (expected {expected}), "
+                      f"others {sorted(map(str, refused))}; at most {per_slot.split('|')[0]} per lock and hour; "
+                      f"webhook: {len(ids)} deliveries for {queued} queued events, {len(set(ids))} distinct")
+
+
+def receiver_down_for_an_hour(args, cluster):
+    """A receiver down for a simulated hour gets everything afterwards, in order, once."""
+    server = Server(args.bin, cluster, args.workdir)
+    owner = Owner(args.bin, cluster, server.url)
+    receiver = Receiver()
+    webhook = requests.post(f"{server.url}/webhooks", json={"url": receiver.url, "events": ["device.added"]},
+                            auth=owner.client).json()
+    receiver.stop()
+    count = args.creates // 20
+    owner.pair(server.url, count)
+    time.sleep(2)  # a few failed attempts on the head of the queue
+    # An hour passes: the queue's clock moves back by an hour, and the backoff is due.
+    cluster.psql("UPDATE webhook_deliveries SET created_at = created_at - interval '1 hour', next_attempt_at = now() "
+                 f"WHERE webhook_id = '{webhook['webhook_id']}'")
+    failed_attempts = int(cluster.psql(
+        f"SELECT coalesce(sum(attempts), 0) FROM webhook_deliveries WHERE webhook_id = '{webhook['webhook_id']}'"))
+    receiver.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(receiver.received()) < count:
+        time.sleep(0.2)
+    time.sleep(1)
+    names = [event["data"]["name"] for event in receiver.events()]
+    receiver.stop()
+    server.stop()
+    ok = names == [f"Door {i}" for i in range(count)] and failed_attempts > 0
+    return report("webhook_receiver_down_for_an_hour",
+                  ok, f"{failed_attempts} failed attempts while down; {len(names)} of {count} events delivered "
+                      f"afterwards, {'in order, once each' if ok else 'NOT in order or not once'}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--pg-script", required=True)
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--short", action="store_true", help="the quick version make test runs")
+    args = parser.parse_args()
+    args.phase = 2.0 if args.short else 5.0
+    args.creates = 300 if args.short else 1000
+    cluster = Cluster(args.pg_script, args.workdir)
+    results = []
+    try:
+        for check in (postgres_restart_under_load, sigterm_under_load, three_instances, receiver_down_for_an_hour):
+            try:
+                results.append(check(args, cluster))
+            except Exception as error:  # a check that breaks is a failed check, and the others still run
+                results.append(report(check.__name__, False, f"{type(error).__name__}: {error}"))
+    finally:
+        cluster.run("purge")
+    print(f"faults: {results.count(True)} passed, {results.count(False)} failed")
+    sys.exit(0 if all(results) else 1)
+
+
+if __name__ == "__main__":
+    main()
