@@ -47,7 +47,7 @@ bin="$(swift build --show-bin-path)/lockcloud"
 declare -A outcome
 passed=0; failed=0
 
-echo; echo "== 1/3 swift test: unit and database integration"
+echo; echo "== 1/4 swift test: unit and database integration"
 swift test --skip-build 2>&1 | tee "$work/swift-test.log"
 swift_rc=${PIPESTATUS[0]}
 swift_total=$(grep -Eo 'Test run with [0-9]+ test' "$work/swift-test.log" | grep -Eo '[0-9]+' | tail -n 1)
@@ -76,7 +76,7 @@ if ! curl -fsS "$LOCKCLOUD_URL/health" >/dev/null 2>&1; then
   echo "test: server did not become healthy" >&2; cat "$work/server.log" >&2; exit 1
 fi
 
-echo; echo "== 2/3 pytest: HTTP tests"
+echo; echo "== 2/4 pytest: HTTP tests"
 .venv/bin/pytest -q -p no:cacheprovider tests 2>&1 | tee "$work/pytest.log"
 py_rc=${PIPESTATUS[0]}
 py_passed=$(grep -Eo '[0-9]+ passed' "$work/pytest.log" | tail -n 1 | grep -Eo '[0-9]+')
@@ -85,7 +85,7 @@ py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$work/pytest.log" | grep -Eo '[0-9
 passed=$((passed + ${py_passed:-0})); failed=$((failed + ${py_failed:-0}))
 outcome[pytest]=$py_rc
 
-echo; echo "== 3/3 schemathesis: openapi/openapi.yaml against the server"
+echo; echo "== 3/4 schemathesis: openapi/openapi.yaml against the server"
 # A real access token (demo owner alice, through the HTML flow), so protected operations are
 # exercised beyond their 401s.
 token=$(cd tests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oauth_helpers.tokens_for(os.environ["LOCKCLOUD_URL"])["access_token"])')
@@ -96,11 +96,21 @@ st_rc=${PIPESTATUS[0]}
 if [ "$st_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 outcome[schemathesis]=$st_rc
 
+echo; echo "== 4/4 faults (short): database crash, SIGTERM, three instances, webhook receiver down"
+.venv/bin/python scripts/faults.py --bin "$bin" --pg-script "$root/scripts/pg.sh" --workdir "$work/faults" --short \
+  2>&1 | tee "$work/faults.log"
+fa_rc=${PIPESTATUS[0]}
+passed=$((passed + $(grep -c '^PASS ' "$work/faults.log" || true)))
+fa_failed=$(grep -c '^FAIL ' "$work/faults.log" || true)
+[ "$fa_rc" != 0 ] && [ "$fa_failed" = 0 ] && fa_failed=1
+failed=$((failed + fa_failed))
+outcome[faults]=$fa_rc
+
 if grep -q . "$work/server.log"; then
   echo; echo "== server log (warnings and errors)"; tail -n 40 "$work/server.log"
 fi
 
 echo
-echo "swift test rc=${outcome[swift]}, pytest rc=${outcome[pytest]}, schemathesis rc=${outcome[schemathesis]}"
+echo "swift test rc=${outcome[swift]}, pytest rc=${outcome[pytest]}, schemathesis rc=${outcome[schemathesis]}, faults rc=${outcome[faults]}"
 echo "total: $passed passed, $failed failed"
-[ "${outcome[swift]}" = 0 ] && [ "${outcome[pytest]}" = 0 ] && [ "${outcome[schemathesis]}" = 0 ]
+[ "${outcome[swift]}" = 0 ] && [ "${outcome[pytest]}" = 0 ] && [ "${outcome[schemathesis]}" = 0 ] && [ "${outcome[faults]}" = 0 ]

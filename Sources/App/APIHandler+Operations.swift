@@ -10,6 +10,10 @@ extension APIHandler {
     /// 200 when a pooled connection answers `SELECT 1`; 503 otherwise. A database restart shows
     /// here within one request: a broken connection is replaced on the next checkout.
     func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        if shutdown.isDraining {
+            return .serviceUnavailable(
+                .init(body: .json(.init(ok: false, errorCode: "SHUTTING_DOWN", message: "This instance is shutting down."))))
+        }
         do {
             try await database.query("SELECT 1")
             return .ok(.init(body: .json(.init(ok: true))))

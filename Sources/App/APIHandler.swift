@@ -15,6 +15,7 @@ struct APIHandler: APIProtocol {
     let accessCodes: AccessCodeStore
     let offlineCodes: OfflineCodeRegistry
     let unlockWaitSeconds: Int
+    let shutdown: ShutdownState
     let metrics: PrometheusCollectorRegistry
     let logger: Logger
 }

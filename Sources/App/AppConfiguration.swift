@@ -40,6 +40,8 @@ public struct AppConfiguration: Sendable {
     public var webhookRetryMaxDelaySeconds: Int
     public var webhookRetryWindowSeconds: Int
     public var webhookConcurrency: Int
+    /// Seconds between SIGTERM and closing the listener, with `/health` at 503 meanwhile.
+    public var shutdownDrainSeconds: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -77,6 +79,7 @@ public struct AppConfiguration: Sendable {
         public static let webhookRetryMaxDelaySeconds = Setting(key: ["lockcloud", "webhook", "retry", "max", "delay", "seconds"], defaultValue: "3600")
         public static let webhookRetryWindowSeconds = Setting(key: ["lockcloud", "webhook", "retry", "window", "seconds"], defaultValue: "86400")
         public static let webhookConcurrency = Setting(key: ["lockcloud", "webhook", "concurrency"], defaultValue: "16")
+        public static let shutdownDrainSeconds = Setting(key: ["lockcloud", "shutdown", "drain", "seconds"], defaultValue: "0")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -136,6 +139,7 @@ public struct AppConfiguration: Sendable {
         webhookRetryMaxDelaySeconds = try integer(Settings.webhookRetryMaxDelaySeconds, 1...86_400)
         webhookRetryWindowSeconds = try integer(Settings.webhookRetryWindowSeconds, 1...(30 * 86_400))
         webhookConcurrency = try integer(Settings.webhookConcurrency, 1...256)
+        shutdownDrainSeconds = try integer(Settings.shutdownDrainSeconds, 0...300)
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

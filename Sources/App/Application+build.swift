@@ -19,6 +19,7 @@ public func buildApplication(
     _ config: AppConfiguration,
     metrics: PrometheusCollectorRegistry,
     logger: Logger,
+    shutdown: ShutdownState = ShutdownState(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
     let sealer: KeySealer
@@ -56,7 +57,7 @@ public func buildApplication(
     let handler = APIHandler(
         database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), actions: actions,
         accessCodes: accessCodes, offlineCodes: offlineCodes,
-        unlockWaitSeconds: config.unlockWaitSeconds, metrics: metrics, logger: logger)
+        unlockWaitSeconds: config.unlockWaitSeconds, shutdown: shutdown, metrics: metrics, logger: logger)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,

@@ -4,6 +4,8 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
+import UnixSignals
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,10 +21,17 @@ struct ServeCommand: AsyncParsableCommand {
         factory.nameAndLabelSanitizer = prometheusSafeNames
         MetricsSystem.bootstrap(factory)
 
-        let app = try await buildApplication(config, metrics: registry, logger: logger) { port in
+        let shutdown = ShutdownState()
+        let app = try await buildApplication(config, metrics: registry, logger: logger, shutdown: shutdown) { port in
             logger.info("LockCloud is serving", metadata: ["address": "http://\(config.host):\(port)\(config.basePath)"])
         }
-        try await app.runService()
+        // On SIGTERM/SIGINT the drain service (last, so told first) marks the instance draining
+        // and waits; then the application stops accepting and finishes what is in flight.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, ShutdownDrainService(state: shutdown, seconds: config.shutdownDrainSeconds, logger: logger)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 
