@@ -64,7 +64,12 @@ class Fleet:
 
     def stop(self):
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            # Seen once under a loaded CI machine; the simulator is a test tool, not the product.
+            self.process.kill()
+            self.process.wait()
 
 
 @pytest.fixture

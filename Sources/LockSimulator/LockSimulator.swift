@@ -121,17 +121,16 @@ public struct LockSimulator: Sendable {
         let app = Application(
             router: router, configuration: .init(address: .hostname(controlHost, port: controlPort)),
             onServerRunning: { channel in await onControlReady(channel.localAddress?.port ?? controlPort) }, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            group.addTask {
-                // Each lock added (at start or later) runs as its own child task.
-                try await withThrowingDiscardingTaskGroup { locks in
-                    for await lock in newLocks { locks.addTask { await lock.run() } }
-                }
+        // Each lock added (at start or later) runs as its own child task of this one. It is not
+        // awaited at the end: a lock in the middle of a long poll would hold up the exit, and a
+        // simulated lock has nothing to save.
+        let locks = Task {
+            await withDiscardingTaskGroup { group in
+                for await lock in newLocks { group.addTask { await lock.run() } }
             }
-            try await group.next()
-            group.cancelAll()
         }
+        defer { locks.cancel() }
+        try await app.runService()
     }
 
     static let controls: [(String, @Sendable (inout SimulatedLock.State) -> Void)] = [

@@ -43,6 +43,9 @@ struct SimulateCommand: AsyncParsableCommand {
             // Printed on stdout so scripts and tests can find the control API.
             FileHandle.standardOutput.write(Data("simulator: \(locks.count) locks; control API on http://127.0.0.1:\(port)\n".utf8))
         }
+        // Stopped (SIGTERM/SIGINT): leave at once. Locks in the middle of a long poll would
+        // otherwise hold the process until their requests time out.
+        Foundation.exit(0)
     }
 }
 
