@@ -5,7 +5,8 @@
 #   scripts/pg.sh stop  DATADIR        fast shutdown (in-flight sessions are terminated)
 #   scripts/pg.sh crash DATADIR        immediate shutdown, as if the machine lost power
 # PG_DURABLE=1 keeps PostgreSQL's durable defaults (fsync, synchronous commit): the fault
-# suite needs them to show that acknowledged writes survive a crash.
+# suite needs them to show that acknowledged writes survive a crash. PG_EXTRA_OPTIONS adds
+# server settings (make bench gives PostgreSQL more shared buffers).
 #   scripts/pg.sh purge DATADIR        stop if running and delete the cluster
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` OS user
 # (created by Debian's postgresql package); as a normal user it is yours.
@@ -28,7 +29,7 @@ start() {
   local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-0}" = 1 ] && durability=""
   as_owner "$pgbin/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 30 -o \
-    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $durability -c max_connections=200" \
+    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $durability -c max_connections=200 ${PG_EXTRA_OPTIONS:-}" \
     start >/dev/null
 }
 

@@ -162,3 +162,21 @@ def test_locks_need_the_right_scope(base_url):
                              headers={"Authorization": f"Bearer {read_only}"})
     assert response.status_code == 403 and response.json()["error_code"] == "INSUFFICIENT_SCOPE"
     assert requests.get(f"{base_url}/locks").status_code == 401
+
+
+def test_reading_one_lock_checks_the_token_in_the_same_statement(base_url, owner):
+    """GET /locks/{id} authenticates inside its own query: it must refuse exactly as the
+    middleware does for every other operation."""
+    lock = pair(base_url, owner)
+    headers = dict(owner.headers)
+    assert requests.get(f"{base_url}/locks/{lock['lock_id']}", headers=headers).json()["lock_id"] == lock["lock_id"]
+    for lock_id in (lock["lock_id"], "not-a-uuid"):
+        bad = requests.get(f"{base_url}/locks/{lock_id}", headers={"Authorization": "Bearer nope"})
+        assert bad.status_code == 401 and bad.json()["error_code"] == "INVALID_TOKEN"
+        assert bad.headers["WWW-Authenticate"] == 'Bearer realm="LockCloud", error="invalid_token"'
+    assert requests.get(f"{base_url}/locks/not-a-uuid", headers=headers).status_code == 404
+    assert requests.get(f"{base_url}/locks/{uuid.uuid4()}", headers=headers).json()["error_code"] == "NOT_FOUND"
+    write_only = tokens_for(base_url, scope="locks.write")["access_token"]
+    refused = requests.get(f"{base_url}/locks/{lock['lock_id']}", headers={"Authorization": f"Bearer {write_only}"})
+    assert refused.status_code == 403 and refused.json()["error_code"] == "INSUFFICIENT_SCOPE"
+    assert 'error="insufficient_scope", scope="locks.read"' in refused.headers["WWW-Authenticate"]

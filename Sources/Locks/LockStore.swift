@@ -34,6 +34,30 @@ public struct LockStore: Sendable {
         return Page(locks: locks, nextCursor: next)
     }
 
+    /// What one round trip learned about a bearer token and a lock.
+    public enum TokenAndLock: Sendable {
+        /// No live access token with this value.
+        case invalidToken
+        /// A live token with these scopes; the lock, if it is the token owner's.
+        case authorized(scopes: Set<Scope>, lock: Lock?)
+    }
+
+    /// The hottest read, `GET /locks/{id}`, in one statement: the access token's grant and the
+    /// owner's lock together (the same conditions as `TokenService.authenticate`).
+    public func find(accessToken: String, lockID: UUID) async throws -> TokenAndLock {
+        guard let row = try await database.query(
+            """
+            SELECT t.scope AS token_scope, l.*
+            FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
+            LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
+            WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
+            """, [SecretToken.hash(accessToken), lockID]
+        ).singleRow() else { return .invalidToken }
+        let scopes = Scope.parse(try row.decode(String.self, column: "token_scope")) ?? []
+        let lock = try row.decode(UUID?.self, column: "lock_id") == nil ? nil : try Lock(row: row)
+        return .authorized(scopes: scopes, lock: lock)
+    }
+
     public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
         try await database.query("SELECT * FROM live_locks WHERE owner_id = $1 AND lock_id = $2", [ownerID, lockID])
             .singleRow().map(Lock.init(row:))
