@@ -5,7 +5,8 @@
 # (the database's own limit here), then LockCloud's cases. Prints a table, the ratio of
 # authenticated GET /locks/{id} to pgbench, the server's peak RSS, and writes it all to
 # bench/results/<date>-<host>.txt. A non-2xx answer never counts as a success.
-#   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=4
+#   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=8
+#   BENCH_CASES="health get_lock_10k ..."  only these cases (default: all; the report needs all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -35,7 +36,7 @@ trap cleanup EXIT
 PG_EXTRA_OPTIONS="-c shared_buffers=1GB" scripts/pg.sh up "$work/pg" "$pg_port"
 export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 "$bin" migrate --database-url "$database_url" --log-level warning >/dev/null
-LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-4} LOCKCLOUD_BCRYPT_COST=10 "$bin" serve --port "$api_port" \
+LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-8} LOCKCLOUD_BCRYPT_COST=10 "$bin" serve --port "$api_port" \
   --database-url "$database_url" --log-level error >"$work/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$api_port"
@@ -52,6 +53,7 @@ results="$work/results.txt"
 run_case() {
   local name=$1 script=$2
   shift 2
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $name "* ]]; then return 0; fi
   cat bench/wrk/common.lua "bench/wrk/$script" >"$work/$script"
   case "$name" in get_lock*|list_locks*|health)
     env "$@" wrk -t2 -c64 -d"$(( seconds / 2 + 1 ))s" -s "$work/$script" "$base" >/dev/null ;;
@@ -89,6 +91,9 @@ slot_check=$(psql "$database_url" -tAc "
   SELECT (SELECT count(*) - count(DISTINCT (lock_id, offline_type, key_version, slot_period, slot)) FROM access_codes WHERE is_offline)
     || '|' || (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM access_codes WHERE is_offline
                                                GROUP BY lock_id, offline_type, slot_period) per_period)")
+if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_scale "* ]]; then
+  echo "bench: only $BENCH_CASES (no report)"; exit 0
+fi
 echo "bench: scaling to $scale_locks locks"
 .venv/bin/python bench/seed.py scale --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work" \
   --scale-locks "$scale_locks"
@@ -103,7 +108,7 @@ path, pgbench, rss_kb, seconds, scale, slots = sys.argv[1:7]
 rows = [line.split() for line in open(path)]
 by = {r[0]: r for r in rows}
 print(f"LockCloud benchmark, {os.uname().nodename}, {platform.machine()}, {os.cpu_count()} cores; "
-      f"wrk -t2 -c64 -d{seconds}s; release build; pool size {os.environ.get('BENCH_POOL_SIZE', '4')}")
+      f"wrk -t2 -c64 -d{seconds}s; release build; pool size {os.environ.get('BENCH_POOL_SIZE', '8')}")
 print()
 print(f"| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
 print(f"|---|---:|---:|---:|---:|---:|")

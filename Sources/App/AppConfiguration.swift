@@ -57,7 +57,7 @@ public struct AppConfiguration: Sendable {
         public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
         public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
         public static let logLevel = Setting(key: ["lockcloud", "log", "level"], defaultValue: "info")
-        public static let poolSize = Setting(key: ["lockcloud", "db", "pool", "size"], defaultValue: "4")
+        public static let poolSize = Setting(key: ["lockcloud", "db", "pool", "size"], defaultValue: "8")
         public static let poolAcquireTimeout = Setting(key: ["lockcloud", "db", "acquire", "timeout", "ms"], defaultValue: "3000")
         public static let connectTimeout = Setting(key: ["lockcloud", "db", "connect", "timeout", "seconds"], defaultValue: "3")
         public static let maxBodyBytes = Setting(key: ["lockcloud", "max", "body", "bytes"], defaultValue: "65536")

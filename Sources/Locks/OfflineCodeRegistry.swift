@@ -40,46 +40,28 @@ public struct OfflineCodeRegistry: Sendable {
                 return .failure(.offlineKeyChangePending(
                     "The lock has not yet confirmed the previous erase code or key rotation (it is on key version \(lock.lockVersion), codes are issued with \(lock.issuingVersion)); type that erase code at the lock or bring the lock online first."))
             }
-            guard try AccessCodeStore.liveCount(lockID: lockID, on: connection) < lock.maxCodes else {
-                return .failure(.limitReached(max: lock.maxCodes))
-            }
             let type = schedule.kind.schemeType
             let period = type == .hourly ? schedule.startHour : Self.floorDiv(schedule.startHour, 24)
             let periodName = type == .hourly ? "start hour" : "start day"
-            let live = try connection.query(
-                """
-                SELECT count(*) FROM access_codes
-                WHERE lock_id = $1 AND is_offline AND offline_type = $2 AND slot_period = $3
-                  AND state = 'active' AND NOT expiry_removed
-                """, [lockID, schedule.kind.rawValue, period]
-            ).rows[0].decode(Int.self, at: 0)
-            guard live < type.slots else {
+            let counts = try Self.counts(
+                lockID: lockID, kind: schedule.kind, version: lock.issuingVersion, period: period, on: connection)
+            guard counts.liveOnLock < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
+            guard counts.liveInPeriod < type.slots else {
                 return .failure(.offlineSlotUnavailable(
                     "This lock already has \(type.slots) \(schedule.kind.rawValue) codes for this \(periodName) (the limit); pick another \(periodName)."))
             }
-            let taken = Set(try connection.query(
-                """
-                SELECT slot FROM access_codes
-                WHERE lock_id = $1 AND is_offline AND offline_type = $2 AND key_version = $3 AND slot_period = $4
-                """, [lockID, schedule.kind.rawValue, lock.issuingVersion, period]
-            ).rows.map { try $0.decode(Int.self, at: 0) })
             let key = try Self.key(version: lock.issuingVersion, pairingKey: sealer.open(lock.sealedKey, lockID: lockID))
-            for slot in 0..<type.slots where !taken.contains(slot) {
+            for slot in 0..<type.slots where !counts.takenSlots.contains(slot) {
                 let grant = OfflinePINScheme.Grant(
                     type: type, keyVersion: UInt16(lock.issuingVersion), startHour: schedule.startHour,
                     durationHours: schedule.durationHours, slot: slot)
                 let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.digits)
-                // A PIN equal to a live code's cannot be told apart at the keypad: use the
-                // next slot instead (scheme section 6).
-                guard try connection.query(
-                    """
-                    SELECT 1 FROM access_codes
-                    WHERE lock_id = $1 AND code = $2 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
-                    """, [lockID, pin]
-                ).singleRow() == nil else { continue }
-                let created = try insert(
+                // nil: the PIN equals a live code's and could not be told apart at the keypad, so
+                // the next slot is tried instead (scheme section 6).
+                guard let created = try insert(
                     ownerID: ownerID, lockID: lockID, name: name, pin: pin, schedule: schedule, grant: grant, period: period,
                     on: connection)
+                else { continue }
                 if schedule.kind == .erase {
                     // Codes issued from now on use the next key: they work before and after the
                     // erase code is typed (the lock accepts its version and the next).
@@ -94,26 +76,52 @@ public struct OfflineCodeRegistry: Sendable {
         return try result.get()
     }
 
+    /// Inserts the code unless its PIN equals a live code's (nil then), and records
+    /// `access_code.created`; the row comes back as the API shows it, without a second read.
     private func insert(
         ownerID: UUID, lockID: UUID, name: String?, pin: String, schedule: OfflineSchedule, grant: OfflinePINScheme.Grant,
         period: Int64, on connection: PostgresConnection
-    ) throws -> AccessCode {
+    ) throws -> AccessCode? {
         let warnings = try JSONSerialization.data(
             withJSONObject: schedule.warnings.map { ["code": $0.code, "message": $0.message] }, options: [.sortedKeys])
-        let id = try connection.query(
+        guard let row = try connection.query(
             """
             INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at, state, warnings,
                                       is_offline, offline_type, key_version, slot_period, slot)
-            VALUES ($1, $2, $3, $4, $5, $6, 'active', $7::jsonb, true, $8, $9, $10, $11)
-            RETURNING access_code_id
+            SELECT $1, $2, $3, $4, $5, $6, 'active', $7::jsonb, true, $8, $9, $10, $11
+            WHERE NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND code = $4
+                              AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed)
+            RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
+                (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
             """,
             [lockID, ownerID, name, pin, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
              schedule.kind.rawValue, Int(grant.keyVersion), period, grant.slot]
-        ).rows[0].decode(UUID.self, at: 0)
-        let created = try AccessCodeStore.visible(id, on: connection)
+        ).singleRow() else { return nil }
+        let created = try AccessCode(row: row)
         try EventLog.append(
             "access_code.created", ownerID: ownerID, deviceID: lockID, data: AccessCodeStore.eventData(created), on: connection)
         return created
+    }
+
+    /// The three numbers a new code is checked against, in one round trip: live codes on the
+    /// lock (online and offline), live codes of this type in this period, and the slots of this
+    /// key version already handed out in this period.
+    static func counts(
+        lockID: UUID, kind: OfflineCodeKind, version: Int, period: Int64, on connection: PostgresConnection
+    ) throws -> (liveOnLock: Int, liveInPeriod: Int, takenSlots: Set<Int>) {
+        let row = try connection.query(
+            """
+            SELECT
+              (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing')
+                 AND NOT expiry_removed AND NOT (is_offline AND ends_at <= now())),
+              (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $2
+                 AND slot_period = $3 AND state = 'active' AND NOT expiry_removed),
+              (SELECT coalesce(string_agg(slot::text, ','), '') FROM access_codes WHERE lock_id = $1 AND is_offline
+                 AND offline_type = $2 AND key_version = $4 AND slot_period = $3)
+            """, [lockID, kind.rawValue, period, version]
+        ).rows[0]
+        let slots = try row.decode(String.self, at: 2).split(separator: ",").compactMap { Int($0) }
+        return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1), Set(slots))
     }
 
     static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockKeyState? {

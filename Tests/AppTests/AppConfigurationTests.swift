@@ -24,7 +24,7 @@ struct AppConfigurationTests {
         #expect(config.port == 8080)
         #expect(config.basePath == "")
         #expect(config.logLevel == .info)
-        #expect(config.poolSize == 4)
+        #expect(config.poolSize == 8)
         #expect(config.poolAcquireTimeoutMilliseconds == 3000)
         #expect(config.maxBodyBytes == 65536)
         #expect(config.migrateOnStart == true)
@@ -33,18 +33,18 @@ struct AppConfigurationTests {
 
     @Test("environment variables override defaults, the command line overrides both")
     func precedence() throws {
-        let environment = ["DATABASE_URL": "postgresql://env/db", "LOCKCLOUD_PORT": "9000", "LOCKCLOUD_DB_POOL_SIZE": "8",
+        let environment = ["DATABASE_URL": "postgresql://env/db", "LOCKCLOUD_PORT": "9000", "LOCKCLOUD_DB_POOL_SIZE": "12",
                            "LOCKCLOUD_MIGRATE_ON_START": "false", "LOCKCLOUD_BASE_PATH": "/api/"]
         let fromEnvironment = try AppConfiguration(reader: Self.reader(environment: environment))
         #expect(fromEnvironment.databaseURL == "postgresql://env/db")
         #expect(fromEnvironment.port == 9000)
-        #expect(fromEnvironment.poolSize == 8)
+        #expect(fromEnvironment.poolSize == 12)
         #expect(fromEnvironment.migrateOnStart == false)
         #expect(fromEnvironment.basePath == "/api")
 
         let both = try AppConfiguration(reader: Self.reader(commandLine: ["lockcloud.port": "9100"], environment: environment))
         #expect(both.port == 9100)
-        #expect(both.poolSize == 8)
+        #expect(both.poolSize == 12)
     }
 
     @Test("invalid values stop startup with the variable's name",
