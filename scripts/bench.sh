@@ -97,6 +97,9 @@ fi
 echo "bench: scaling to $scale_locks locks"
 .venv/bin/python bench/seed.py scale --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work" \
   --scale-locks "$scale_locks"
+# Let the database finish what the bulk load started (autovacuum, the checkpointer) before
+# measuring: a live table of this size is not being loaded while it serves.
+sleep "${BENCH_SETTLE_SECONDS:-20}"
 run_case get_lock_scale get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
 peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 
