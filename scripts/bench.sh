@@ -7,6 +7,7 @@
 # bench/results/<date>-<host>.txt. A non-2xx answer never counts as a success.
 #   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=8
 #   BENCH_CASES="health get_lock_10k ..."  only these cases (default: all; the report needs all)
+#   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -58,8 +59,23 @@ run_case() {
   case "$name" in get_lock*|list_locks*|health)
     env "$@" wrk -t2 -c64 -d"$(( seconds / 2 + 1 ))s" -s "$work/$script" "$base" >/dev/null ;;
   esac
-  local line
+  local line postmaster
+  postmaster=$(head -n 1 "$work/pg/postmaster.pid")
+  python3 bench/cpu.py snapshot "$server_pid" "$postmaster" >"$work/cpu-before"
+  local profiler=""
+  if [ -n "${BENCH_PROFILE:-}" ] && [ "$name" = get_lock_10k ] && command -v perf >/dev/null; then
+    # A sampled profile of the server during this case (software clock: works without PMU access).
+    perf record -e cpu-clock -F 499 -g -p "$server_pid" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
+    profiler=$!
+  fi
   line=$(env "$@" wrk -t2 -c64 -d"${seconds}s" --timeout 10s -s "$work/$script" "$base" | grep '^RESULT')
+  if [ -n "$profiler" ]; then
+    wait "$profiler" || true
+    perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null \
+      | grep -E '^ +[0-9.]+%' | head -n 40 | swift demangle --simplified >"$work/profile.txt" || true
+  fi
+  python3 bench/cpu.py snapshot "$server_pid" "$postmaster" >"$work/cpu-after"
+  echo "$name $(python3 bench/cpu.py split "$work/cpu-before" "$work/cpu-after")" >>"$work/cpu.txt"
   python3 - "$name" "$line" >>"$results" <<'PY'
 import sys
 name, line = sys.argv[1], sys.argv[2]
@@ -72,8 +88,12 @@ PY
 
 echo "bench: pgbench -S (the database's own limit)"
 pgbench -i -q -s 10 "$database_url" >/dev/null 2>&1
+postmaster=$(head -n 1 "$work/pg/postmaster.pid")
+python3 bench/cpu.py snapshot "$server_pid" "$postmaster" >"$work/cpu-before"
 pgbench_tps=$(pgbench -S -M prepared -c 64 -j 2 -T "$seconds" "$database_url" 2>/dev/null \
   | awk '/^tps/ {print $3; exit}')
+python3 bench/cpu.py snapshot "$server_pid" "$postmaster" >"$work/cpu-after"
+echo "pgbench_select $(python3 bench/cpu.py split "$work/cpu-before" "$work/cpu-after")" >>"$work/cpu.txt"
 echo "pgbench_select $pgbench_tps - - 0 0" >>"$results"
 tail -n 1 "$results"
 
@@ -105,9 +125,9 @@ peak_rss_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y-%m-%dT%H%M)-$(hostname).txt"
-python3 - "$results" "$pgbench_tps" "$peak_rss_kb" "$seconds" "$scale_locks" "$slot_check" >"$out" <<'PY'
+python3 - "$results" "$pgbench_tps" "$peak_rss_kb" "$seconds" "$scale_locks" "$slot_check" "$work/cpu.txt" >"$out" <<'PY'
 import platform, os, sys
-path, pgbench, rss_kb, seconds, scale, slots = sys.argv[1:7]
+path, pgbench, rss_kb, seconds, scale, slots, cpu = sys.argv[1:8]
 rows = [line.split() for line in open(path)]
 by = {r[0]: r for r in rows}
 print(f"LockCloud benchmark, {os.uname().nodename}, {platform.machine()}, {os.cpu_count()} cores; "
@@ -124,6 +144,17 @@ get = float(by["get_lock_10k"][1])
 p99_10k, p99_scale = float(by["get_lock_10k"][3]), float(by["get_lock_scale"][3])
 print(f"p99 GET /locks/{{id}}: {p99_10k} ms with 10,000 locks, {p99_scale} ms with {int(scale):,} "
       f"(x{p99_scale / p99_10k:.2f})")
+print()
+print("Where the machine's CPU time went during each case:")
+for line in open(cpu):
+    print(f"  {line.rstrip()}")
+profile = os.path.join(os.path.dirname(cpu), "profile.txt")
+if os.path.exists(profile):
+    print()
+    print("Server profile during get_lock_10k (perf, cpu-clock samples, top symbols):")
+    for line in open(profile):
+        print("  " + " ".join(line.split())[:160])
+print()
 print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")
 PY

@@ -1,0 +1,41 @@
+"""Where the CPU went during a benchmark case: `cpu.py snapshot SERVER_PID POSTMASTER_PID > F`
+before and after, then `cpu.py split BEFORE AFTER` prints the shares of the machine's total
+CPU time used by LockCloud, by PostgreSQL (postmaster, backends, and exited children such as
+pgbench's connections) and by everything else (wrk, the kernel's own work), and idle time.
+A profile at the level of processes: enough to see which side of the socket the time is on."""
+import json
+import os
+import sys
+
+
+def ticks(pid):
+    """utime + stime (+ reaped children) of one process, in clock ticks."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return sum(int(v) for v in fields[11:15])
+
+
+def children(pid):
+    try:
+        return [int(c) for c in open(f"/proc/{pid}/task/{pid}/children").read().split()]
+    except OSError:
+        return []
+
+
+def snapshot(server, postmaster):
+    cpu = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    return {"total": sum(cpu), "idle": cpu[3] + cpu[4], "server": ticks(server),
+            "postgres": ticks(postmaster) + sum(ticks(c) for c in children(postmaster))}
+
+
+if sys.argv[1] == "snapshot":
+    print(json.dumps(snapshot(int(sys.argv[2]), int(sys.argv[3]))))
+else:
+    before, after = (json.load(open(path)) for path in sys.argv[2:4])
+    delta = {key: after[key] - before[key] for key in before}
+    total = delta["total"] or 1
+    other = total - delta["idle"] - delta["server"] - delta["postgres"]
+    print(f"server {100 * delta['server'] / total:.0f}%, postgres {100 * delta['postgres'] / total:.0f}%, "
+          f"wrk and the rest {100 * max(other, 0) / total:.0f}%, idle {100 * delta['idle'] / total:.0f}%")
