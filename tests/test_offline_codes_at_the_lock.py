@@ -88,7 +88,7 @@ def test_a_one_time_code_works_once_and_the_registry_marks_it_expired(fleet, dat
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
     wait_until(lambda: code_status(fleet, code) == "expired")
     assert type_pin(fleet, lock_id, code["code"]) == "rejected"
-    # A spent code no longer holds its place: its slot's day still has 4 of 5 left.
+    # A spent code no longer holds one of the lock's places nor its PIN.
     assert psql(database_url, "SELECT expiry_removed FROM access_codes "
                               f"WHERE access_code_id = '{code['access_code_id']}'") == "t"
 

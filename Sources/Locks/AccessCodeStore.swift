@@ -177,40 +177,47 @@ public struct AccessCodeStore: Sendable {
 
     // MARK: - Shared steps
 
-    struct LockLimits {
+    /// What creating a code needs of its lock (online and offline), read under its row lock.
+    struct LockForCodes {
         let minLength: Int
         let maxLength: Int
         let maxCodes: Int
         let supportsOnline: Bool
+        let supportsOffline: Bool
+        /// Offline PIN length; 0 for models without offline PINs.
+        let offlineDigits: Int
+        let sealedKey: [UInt8]
+        /// The key version new offline codes use, and the oldest one the lock searches.
+        let issuingKeyVersion: Int
+        let lockKeyVersion: Int
     }
 
     /// Locks the lock's row for the rest of the transaction: the count-then-insert of two
-    /// concurrent creates on one lock cannot interleave, on any number of instances.
-    static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockLimits? {
+    /// concurrent creates on one lock (online or offline) cannot interleave, on any number of
+    /// instances.
+    static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockForCodes? {
         guard let row = try connection.query(
             """
-            SELECT m.code_length_min, m.code_length_max, m.max_access_codes, m.supports_online_codes
+            SELECT m.code_length_min, m.code_length_max, m.max_access_codes, m.supports_online_codes,
+                   m.supports_offline_codes, coalesce(m.offline_pin_length, 0),
+                   l.offline_key_sealed, l.offline_key_version, l.offline_lock_key_version
             FROM locks l JOIN lock_models m USING (model_id)
             WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
             FOR UPDATE OF l
             """, [ownerID, lockID]
         ).singleRow() else { return nil }
-        return LockLimits(
+        return LockForCodes(
             minLength: try row.decode(Int.self, at: 0), maxLength: try row.decode(Int.self, at: 1),
-            maxCodes: try row.decode(Int.self, at: 2), supportsOnline: try row.decode(Bool.self, at: 3))
+            maxCodes: try row.decode(Int.self, at: 2), supportsOnline: try row.decode(Bool.self, at: 3),
+            supportsOffline: try row.decode(Bool.self, at: 4), offlineDigits: try row.decode(Int.self, at: 5),
+            sealedKey: try row.decode(PostgresBytes.self, at: 6).bytes, issuingKeyVersion: try row.decode(Int.self, at: 7),
+            lockKeyVersion: try row.decode(Int.self, at: 8))
     }
 
     /// Codes that hold one of the lock's places (`max_access_codes`), online and offline
-    /// together: not deleted, not removed after their end, and for offline codes not past their
-    /// end even if the sweeper has not marked them yet.
+    /// together (the database function `live_code_count` is the one definition).
     static func liveCount(lockID: UUID, on connection: PostgresConnection) throws -> Int {
-        try connection.query(
-            """
-            SELECT count(*) FROM access_codes
-            WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed
-              AND NOT (is_offline AND ends_at <= now())
-            """, [lockID]
-        ).rows[0].decode(Int.self, at: 0)
+        try connection.query("SELECT live_code_count($1)", [lockID]).rows[0].decode(Int.self, at: 0)
     }
 
     static func validate(name: String?, startsAt: Date?, endsAt: Date?, now: Date) throws {

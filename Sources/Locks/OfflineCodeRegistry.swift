@@ -16,46 +16,36 @@ public struct OfflineCodeRegistry: Sendable {
         self.sealer = sealer
     }
 
-    /// What the registry needs of a lock, read under its row lock.
-    struct LockKeyState {
-        let maxCodes: Int
-        let supportsOffline: Bool
-        let digits: Int
-        let sealedKey: [UInt8]
-        let issuingVersion: Int
-        let lockVersion: Int
-    }
-
     public func issue(
         ownerID: UUID, lockID: UUID, name: String?, request: OfflineSchedule.Request, now: Date = Date()
     ) async throws -> AccessCode {
         if let name, name.count > 200 { throw AccessCodeError.invalidName }
         let schedule = try OfflineSchedule.plan(request, now: now)
         let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
-            guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: lockID, on: connection) else {
+            guard let lock = try AccessCodeStore.lockForUpdate(ownerID: ownerID, lockID: lockID, on: connection) else {
                 return .failure(.lockNotFound)
             }
             guard lock.supportsOffline else { return .failure(.offlineCodesNotSupported) }
-            if schedule.kind == .erase, lock.lockVersion != lock.issuingVersion {
+            if schedule.kind == .erase, lock.lockKeyVersion != lock.issuingKeyVersion {
                 return .failure(.offlineKeyChangePending(
-                    "The lock has not yet confirmed the previous erase code or key rotation (it is on key version \(lock.lockVersion), codes are issued with \(lock.issuingVersion)); type that erase code at the lock or bring the lock online first."))
+                    "The lock has not yet confirmed the previous erase code or key rotation (it is on key version \(lock.lockKeyVersion), codes are issued with \(lock.issuingKeyVersion)); type that erase code at the lock or bring the lock online first."))
             }
             let type = schedule.kind.schemeType
-            let period = type == .hourly ? schedule.startHour : Self.floorDiv(schedule.startHour, 24)
+            let period = OfflinePINScheme.period(of: type, startHour: schedule.startHour)
             let periodName = type == .hourly ? "start hour" : "start day"
             let counts = try Self.counts(
-                lockID: lockID, kind: schedule.kind, version: lock.issuingVersion, period: period, on: connection)
+                lockID: lockID, kind: schedule.kind, version: lock.issuingKeyVersion, period: period, on: connection)
             guard counts.liveOnLock < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
             guard counts.liveInPeriod < type.slots else {
                 return .failure(.offlineSlotUnavailable(
                     "This lock already has \(type.slots) \(schedule.kind.rawValue) codes for this \(periodName) (the limit); pick another \(periodName)."))
             }
-            let key = try Self.key(version: lock.issuingVersion, pairingKey: sealer.open(lock.sealedKey, lockID: lockID))
+            let key = try Self.key(version: lock.issuingKeyVersion, pairingKey: sealer.open(lock.sealedKey, lockID: lockID))
             for slot in 0..<type.slots where !counts.takenSlots.contains(slot) {
                 let grant = OfflinePINScheme.Grant(
-                    type: type, keyVersion: UInt16(lock.issuingVersion), startHour: schedule.startHour,
+                    type: type, keyVersion: UInt16(lock.issuingKeyVersion), startHour: schedule.startHour,
                     durationHours: schedule.durationHours, slot: slot)
-                let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.digits)
+                let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.offlineDigits)
                 // nil: the PIN equals a live code's and could not be told apart at the keypad, so
                 // the next slot is tried instead (scheme section 6).
                 guard let created = try insert(
@@ -112,8 +102,7 @@ public struct OfflineCodeRegistry: Sendable {
         let row = try connection.query(
             """
             SELECT
-              (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND state IN ('pending', 'active', 'removing')
-                 AND NOT expiry_removed AND NOT (is_offline AND ends_at <= now())),
+              live_code_count($1),
               (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $2
                  AND slot_period = $3 AND state = 'active' AND NOT expiry_removed),
               (SELECT coalesce(string_agg(slot::text, ','), '') FROM access_codes WHERE lock_id = $1 AND is_offline
@@ -124,30 +113,12 @@ public struct OfflineCodeRegistry: Sendable {
         return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1), Set(slots))
     }
 
-    static func lockForUpdate(ownerID: UUID, lockID: UUID, on connection: PostgresConnection) throws -> LockKeyState? {
-        guard let row = try connection.query(
-            """
-            SELECT m.max_access_codes, m.supports_offline_codes, coalesce(m.offline_pin_length, 0),
-                   l.offline_key_sealed, l.offline_key_version, l.offline_lock_key_version
-            FROM locks l JOIN lock_models m USING (model_id)
-            WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
-            FOR UPDATE OF l
-            """, [ownerID, lockID]
-        ).singleRow() else { return nil }
-        return LockKeyState(
-            maxCodes: try row.decode(Int.self, at: 0), supportsOffline: try row.decode(Bool.self, at: 1),
-            digits: try row.decode(Int.self, at: 2), sealedKey: try row.decode(PostgresBytes.self, at: 3).bytes,
-            issuingVersion: try row.decode(Int.self, at: 4), lockVersion: try row.decode(Int.self, at: 5))
-    }
-
     /// Key version `version` of the chain that starts at the pairing key (version 1).
     static func key(version: Int, pairingKey: [UInt8]) -> SymmetricKey {
         var key = SymmetricKey(data: pairingKey)
         for _ in 1..<max(1, version) { key = OfflineLockVerifier.nextKey(after: key) }
         return key
     }
-
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
     // MARK: - The lock's side of the registry
 

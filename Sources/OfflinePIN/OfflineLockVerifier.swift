@@ -40,6 +40,11 @@ public struct OfflineLockVerifier: Sendable {
         self.digits = digits
     }
 
+    /// The two key versions the lock accepts: its own and the next (scheme section 1).
+    private var searchedKeys: [(version: UInt16, key: SymmetricKey)] {
+        [(keyVersion, key), (keyVersion &+ 1, Self.nextKey(after: key))]
+    }
+
     public static func nextKey(after key: SymmetricKey) -> SymmetricKey {
         SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("LCPIN1-next-key".utf8), using: key)))
     }
@@ -71,8 +76,7 @@ public struct OfflineLockVerifier: Sendable {
             return .unlocked(entry.grant)
         }
         let hour = Int64((now.timeIntervalSince(OfflinePINScheme.epoch) / 3600).rounded(.down))
-        let keys = [(keyVersion, key), (keyVersion &+ 1, Self.nextKey(after: key))]
-        let grants = OfflinePINScheme.candidates(for: pin, at: hour, keys: keys, digits: digits)
+        let grants = OfflinePINScheme.candidates(for: pin, at: hour, keys: searchedKeys, digits: digits)
         guard let grant = grants.first(where: { $0.start <= now && ($0.end.map { now < $0 } ?? true) && !revoked.contains($0) })
         else {
             return .rejected
@@ -112,8 +116,7 @@ public struct OfflineLockVerifier: Sendable {
             return grant
         }
         let hour = Int64((now.timeIntervalSince(OfflinePINScheme.epoch) / 3600).rounded(.down))
-        let keys = [(keyVersion, key), (keyVersion &+ 1, Self.nextKey(after: key))]
-        guard let grant = OfflinePINScheme.candidates(for: pin, at: hour, keys: keys, digits: digits)
+        guard let grant = OfflinePINScheme.candidates(for: pin, at: hour, keys: searchedKeys, digits: digits)
             .first(where: { $0.type != .erase && !revoked.contains($0) })
         else { return nil }
         revoked.append(grant)

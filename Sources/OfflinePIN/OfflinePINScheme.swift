@@ -73,7 +73,12 @@ public enum OfflinePINScheme {
         public var end: Date? { durationHours.map { epoch.addingTimeInterval(Double(startHour + $0) * 3600) } }
 
         /// The period the code is keyed by: its start hour, or the UTC day of its start.
-        public var period: Int64 { type.keyedByHour ? startHour : floorDiv(startHour, 24) }
+        public var period: Int64 { OfflinePINScheme.period(of: type, startHour: startHour) }
+    }
+
+    /// The period a code of `type` starting at `startHour` is keyed by (section 3).
+    public static func period(of type: CodeType, startHour: Int64) -> Int64 {
+        type.keyedByHour ? startHour : floorDiv(startHour, 24)
     }
 
     public enum IssueError: Error, Equatable {

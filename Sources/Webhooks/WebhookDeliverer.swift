@@ -132,7 +132,7 @@ public struct WebhookDeliverer: Sendable {
     func attempt(_ claim: DeliveryQueue.Claim) async -> Outcome {
         guard let url = URL(string: claim.url) else { return .unreachable("invalid URL") }
         do {
-            try policy.checkDestination(url)
+            try await policy.checkDestination(url)
         } catch {
             return .unreachable("\(error)")
         }

@@ -24,7 +24,7 @@ public struct WebhookStore: Sendable {
         let checked: URL
         do {
             checked = try policy.validate(url)
-            try policy.checkDestination(checked)
+            try await policy.checkDestination(checked)
         } catch WebhookURLPolicy.Refusal.invalid(let why) {
             throw WebhookError.invalidURL(why)
         } catch WebhookURLPolicy.Refusal.forbiddenDestination(let why) {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,10 +45,13 @@ public struct WebhookURLPolicy: Sendable {
     }
 
     /// Resolves the host and refuses it when any of its addresses is internal (unless allowed).
-    public func checkDestination(_ url: URL) throws {
+    /// The lookup blocks (getaddrinfo can wait seconds on DNS), so it runs on NIO's blocking
+    /// thread pool, never on Swift's cooperative threads.
+    public func checkDestination(_ url: URL) async throws {
         guard !allowPrivateNetworks else { return }
         guard let host = url.host else { throw Refusal.invalid("url has no host.") }
-        let addresses = try Self.resolve(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")))
+        let name = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let addresses = try await NIOThreadPool.singleton.runIfActive { try Self.resolve(name) }
         guard !addresses.isEmpty else { throw Refusal.forbiddenDestination("\(host) does not resolve.") }
         if let inside = addresses.first(where: Self.isInternal) {
             throw Refusal.forbiddenDestination("\(host) resolves to \(Self.text(inside)), an internal address.")

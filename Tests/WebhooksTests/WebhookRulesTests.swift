@@ -17,17 +17,17 @@ struct WebhookRulesTests {
     }
 
     @Test("URL form: https only unless http is allowed, no credentials, no fragment")
-    func urls() throws {
+    func urls() async throws {
         let strict = WebhookURLPolicy(allowHTTP: false, allowPrivateNetworks: false)
         #expect(throws: WebhookURLPolicy.Refusal.self) { try strict.validate("http://93.184.216.34/") }
         #expect(throws: WebhookURLPolicy.Refusal.self) { try strict.validate("https://a:b@93.184.216.34/") }
         #expect(throws: WebhookURLPolicy.Refusal.self) { try strict.validate("https://93.184.216.34/#x") }
         #expect(throws: WebhookURLPolicy.Refusal.self) { try strict.validate("/relative") }
-        #expect(throws: WebhookURLPolicy.Refusal.self) { try strict.checkDestination(URL(string: "https://127.0.0.1/")!) }
+        await #expect(throws: WebhookURLPolicy.Refusal.self) { try await strict.checkDestination(URL(string: "https://127.0.0.1/")!) }
         #expect(try strict.validate("https://93.184.216.34/hook?x=1").absoluteString == "https://93.184.216.34/hook?x=1")
         let development = WebhookURLPolicy(allowHTTP: true, allowPrivateNetworks: true)
         _ = try development.validate("http://127.0.0.1:9000/hook")
-        try development.checkDestination(URL(string: "http://127.0.0.1:9000/hook")!)
+        try await development.checkDestination(URL(string: "http://127.0.0.1:9000/hook")!)
     }
 
     @Test("signatures: one v1 entry per key, over id.timestamp.body")
