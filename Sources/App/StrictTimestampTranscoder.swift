@@ -1,9 +1,13 @@
 import Foundation
 import OpenAPIRuntime
+import Postgres
 
 /// RFC 3339 timestamps for request and response bodies. Decoding is strict: a date that does
 /// not exist (February 30th, hour 24) is refused instead of being rolled over into another
 /// date, as Foundation's parser would. Output is UTC with `Z`, whole seconds.
+///
+/// Written over the text's bytes with civil-date arithmetic: a regex and Foundation's calendar
+/// cost about a tenth of the server's CPU on requests that carry two timestamps.
 struct StrictTimestampTranscoder: DateTranscoder {
     struct InvalidTimestamp: Error, CustomStringConvertible {
         let text: String
@@ -11,32 +15,70 @@ struct StrictTimestampTranscoder: DateTranscoder {
     }
 
     func encode(_ date: Date) throws -> String {
-        date.formatted(.iso8601)
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = CivilDate.civil(fromDays: days)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))Z"
     }
 
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `t` and `z` in either case, 1 to 9 digits of
+    /// fraction.
     func decode(_ text: String) throws -> Date {
-        // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
-        let pattern = #/^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/#
-        guard let match = text.wholeMatch(of: pattern),
-            let year = Int(match.1), let month = Int(match.2), let day = Int(match.3),
-            let hour = Int(match.4), let minute = Int(match.5), let second = Int(match.6),
-            (1...12).contains(month), hour < 24, minute < 60, second < 60
-        else { throw InvalidTimestamp(text: text) }
-        var offset = 0
-        let zone = String(match.8)
-        if zone.uppercased() != "Z" {
-            let sign = zone.hasPrefix("-") ? -1 : 1
-            guard let hours = Int(zone.dropFirst().prefix(2)), let minutes = Int(zone.suffix(2)), hours < 24, minutes < 60
-            else { throw InvalidTimestamp(text: text) }
+        guard let date = Self.parse(Array(text.utf8)) else { throw InvalidTimestamp(text: text) }
+        return date
+    }
+
+    private static func parse(_ bytes: [UInt8]) -> Date? {
+        var index = 0
+        func number(_ digits: Int) -> Int64? {
+            guard index + digits <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[index..<index + digits] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - 48)
+            }
+            index += digits
+            return value
+        }
+        func skip(_ allowed: String) -> Bool {
+            guard index < bytes.count, allowed.utf8.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), skip("-"), let month = number(2), skip("-"), let day = number(2), skip("Tt"),
+            let hour = number(2), skip(":"), let minute = number(2), skip(":"), let second = number(2),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
+        var fraction = 0.0
+        if skip(".") {
+            var scale = 0.1
+            let first = index
+            while index < bytes.count, (48...57).contains(bytes[index]) {
+                fraction += Double(bytes[index] - 48) * scale
+                scale /= 10
+                index += 1
+            }
+            guard (1...9).contains(index - first) else { return nil }
+        }
+        var offset: Int64 = 0
+        if !skip("Zz") {
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") else { return nil }
+            let sign: Int64 = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let hours = number(2), skip(":"), let minutes = number(2), hours < 24, minutes < 60 else { return nil }
             offset = sign * (hours * 3600 + minutes * 60)
         }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 0)!
-        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-        guard let local = calendar.date(from: components),
-            calendar.dateComponents([.year, .month, .day], from: local) == DateComponents(year: year, month: month, day: day)
-        else { throw InvalidTimestamp(text: text) }
-        let fraction = match.7.flatMap { Double("0" + $0) } ?? 0
-        return local.addingTimeInterval(fraction - Double(offset))
+        guard index == bytes.count else { return nil }
+        let days = CivilDate.daysFromCivil(year: year, month: month, day: day)
+        // A day that does not exist in its month (February 30th) comes back as another date.
+        guard CivilDate.civil(fromDays: days) == (year, month, day) else { return nil }
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }

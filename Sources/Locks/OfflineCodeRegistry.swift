@@ -32,70 +32,96 @@ public struct OfflineCodeRegistry: Sendable {
             }
             let type = schedule.kind.schemeType
             let period = OfflinePINScheme.period(of: type, startHour: schedule.startHour)
-            let periodName = type == .hourly ? "start hour" : "start day"
-            let counts = try Self.counts(
-                lockID: lockID, kind: schedule.kind, version: lock.issuingKeyVersion, period: period, on: connection)
-            guard counts.liveOnLock < lock.maxCodes else { return .failure(.limitReached(max: lock.maxCodes)) }
-            guard counts.liveInPeriod < type.slots else {
-                return .failure(.offlineSlotUnavailable(
-                    "This lock already has \(type.slots) \(schedule.kind.rawValue) codes for this \(periodName) (the limit); pick another \(periodName)."))
-            }
             let key = try Self.key(version: lock.issuingKeyVersion, pairingKey: sealer.open(lock.sealedKey, lockID: lockID))
-            for slot in 0..<type.slots where !counts.takenSlots.contains(slot) {
-                let grant = OfflinePINScheme.Grant(
+            let grants = (0..<type.slots).map {
+                OfflinePINScheme.Grant(
                     type: type, keyVersion: UInt16(lock.issuingKeyVersion), startHour: schedule.startHour,
-                    durationHours: schedule.durationHours, slot: slot)
-                let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.offlineDigits)
-                // nil: the PIN equals a live code's and could not be told apart at the keypad, so
-                // the next slot is tried instead (scheme section 6).
-                guard let created = try insert(
-                    ownerID: ownerID, lockID: lockID, name: name, pin: pin, schedule: schedule, grant: grant, period: period,
-                    on: connection)
-                else { continue }
-                if schedule.kind == .erase {
-                    // Codes issued from now on use the next key: they work before and after the
-                    // erase code is typed (the lock accepts its version and the next).
-                    try connection.query(
-                        "UPDATE locks SET offline_key_version = offline_key_version + 1 WHERE lock_id = $1", [lockID])
-                }
-                return .success(created)
+                    durationHours: schedule.durationHours, slot: $0)
             }
-            return .failure(.offlineSlotUnavailable(
-                "No slot is left for this \(periodName) under the lock's current key (each slot is issued once); pick another \(periodName)."))
+            let pins = try grants.map { try OfflinePINScheme.pin(for: $0, key: key, digits: lock.offlineDigits) }
+            guard let created = try insertFirstFreeSlot(
+                ownerID: ownerID, lockID: lockID, name: name, pins: pins, schedule: schedule, keyVersion: lock.issuingKeyVersion,
+                period: period, maxCodes: lock.maxCodes, on: connection)
+            else {
+                return .failure(try Self.refusal(
+                    lockID: lockID, kind: schedule.kind, version: lock.issuingKeyVersion, period: period, maxCodes: lock.maxCodes,
+                    on: connection))
+            }
+            if schedule.kind == .erase {
+                // Codes issued from now on use the next key: they work before and after the
+                // erase code is typed (the lock accepts its version and the next).
+                try connection.query(
+                    "UPDATE locks SET offline_key_version = offline_key_version + 1 WHERE lock_id = $1", [lockID])
+            }
+            return .success(created)
         }
         return try result.get()
     }
 
-    /// Inserts the code unless its PIN equals a live code's (nil then), and records
-    /// `access_code.created`; the row comes back as the API shows it, without a second read.
-    private func insert(
-        ownerID: UUID, lockID: UUID, name: String?, pin: String, schedule: OfflineSchedule, grant: OfflinePINScheme.Grant,
-        period: Int64, on connection: PostgresConnection
+    /// One statement, under the lock's row lock: checks the lock's place limit and the period's
+    /// limit, takes the first slot that is free in this key version and whose PIN equals no
+    /// live code's (such a PIN could not be told apart at the keypad, so the next slot is
+    /// tried: scheme section 6), inserts the code and records `access_code.created`. Nil when
+    /// any check refuses; `refusal` then says which. The row comes back as the API shows it.
+    private func insertFirstFreeSlot(
+        ownerID: UUID, lockID: UUID, name: String?, pins: [String], schedule: OfflineSchedule, keyVersion: Int,
+        period: Int64, maxCodes: Int, on connection: PostgresConnection
     ) throws -> AccessCode? {
         let warnings = try JSONSerialization.data(
             withJSONObject: schedule.warnings.map { ["code": $0.code, "message": $0.message] }, options: [.sortedKeys])
+        let type = schedule.kind.schemeType
         guard let row = try connection.query(
             """
-            INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at, state, warnings,
-                                      is_offline, offline_type, key_version, slot_period, slot)
-            SELECT $1, $2, $3, $4, $5, $6, 'active', $7::jsonb, true, $8, $9, $10, $11
-            WHERE NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND code = $4
-                              AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed)
-            RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
-                (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
+            WITH created AS (
+              INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at, state, warnings,
+                                        is_offline, offline_type, key_version, slot_period, slot)
+              SELECT $1, $2, $3, c.pin, $4, $5, 'active', $6::jsonb, true, $7, $8, $9, (c.ordinal - 1)::int
+              FROM unnest($10::text[]) WITH ORDINALITY AS c(pin, ordinal)
+              WHERE live_code_count($1) < $11
+                AND (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $7
+                       AND slot_period = $9 AND state = 'active' AND NOT expiry_removed) < $12
+                AND NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $7
+                                  AND key_version = $8 AND slot_period = $9 AND slot = c.ordinal - 1)
+                AND NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND code = c.pin
+                                  AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed)
+              ORDER BY c.ordinal LIMIT 1
+              RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
+                  (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
+            ), event AS (
+              -- The same data as AccessCodeStore.eventData: never the PIN.
+              INSERT INTO events (event_type, owner_id, device_id, data)
+              SELECT 'access_code.created', owner_id, lock_id,
+                     jsonb_strip_nulls(jsonb_build_object('access_code_id', access_code_id, 'device_id', lock_id,
+                                                          'status', status, 'name', name))
+              FROM created
+            )
+            SELECT * FROM created
             """,
-            [lockID, ownerID, name, pin, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
-             schedule.kind.rawValue, Int(grant.keyVersion), period, grant.slot]
+            [lockID, ownerID, name, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
+             schedule.kind.rawValue, keyVersion, period, PostgresTextArray(pins), maxCodes, type.slots]
         ).singleRow() else { return nil }
-        let created = try AccessCode(row: row)
-        try EventLog.append(
-            "access_code.created", ownerID: ownerID, deviceID: lockID, data: AccessCodeStore.eventData(created), on: connection)
-        return created
+        return try AccessCode(row: row)
     }
 
-    /// The three numbers a new code is checked against, in one round trip: live codes on the
-    /// lock (online and offline), live codes of this type in this period, and the slots of this
-    /// key version already handed out in this period.
+    /// Why no slot was handed out, checked in the same transaction (still under the row lock).
+    private static func refusal(
+        lockID: UUID, kind: OfflineCodeKind, version: Int, period: Int64, maxCodes: Int, on connection: PostgresConnection
+    ) throws -> AccessCodeError {
+        let type = kind.schemeType
+        let periodName = type == .hourly ? "start hour" : "start day"
+        let counts = try counts(lockID: lockID, kind: kind, version: version, period: period, on: connection)
+        if counts.liveOnLock >= maxCodes { return .limitReached(max: maxCodes) }
+        if counts.liveInPeriod >= type.slots {
+            return .offlineSlotUnavailable(
+                "This lock already has \(type.slots) \(kind.rawValue) codes for this \(periodName) (the limit); pick another \(periodName).")
+        }
+        return .offlineSlotUnavailable(
+            "No slot is left for this \(periodName) under the lock's current key (each slot is issued once); pick another \(periodName).")
+    }
+
+    /// The three numbers a refused code was checked against, in one round trip: live codes on
+    /// the lock (online and offline), live codes of this type in this period, and the slots of
+    /// this key version already handed out in this period.
     static func counts(
         lockID: UUID, kind: OfflineCodeKind, version: Int, period: Int64, on connection: PostgresConnection
     ) throws -> (liveOnLock: Int, liveInPeriod: Int, takenSlots: Set<Int>) {
