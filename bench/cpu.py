@@ -37,5 +37,5 @@ else:
     delta = {key: after[key] - before[key] for key in before}
     total = delta["total"] or 1
     other = total - delta["idle"] - delta["server"] - delta["postgres"]
-    print(f"server {100 * delta['server'] / total:.0f}%, postgres {100 * delta['postgres'] / total:.0f}%, "
-          f"wrk and the rest {100 * max(other, 0) / total:.0f}%, idle {100 * delta['idle'] / total:.0f}%")
+    print(f"server {100 * delta['server'] / total:.1f}%, postgres {100 * delta['postgres'] / total:.1f}%, "
+          f"wrk and the rest {100 * max(other, 0) / total:.1f}%, idle {100 * delta['idle'] / total:.1f}%")

@@ -5,7 +5,8 @@ init = function(args)
   ids = read_lines(os.getenv("BENCH_LOCK_IDS"))
   headers = {["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"), ["Content-Type"] = "application/json"}
   base = tonumber(os.getenv("BENCH_BASE_EPOCH"))
-  counter = thread_id * 10000000
+  -- The warm-up run uses other PINs and start hours than the measured one.
+  counter = thread_id * 10000000 + (os.getenv("BENCH_WARMUP") and 5000000 or 0)
 end
 request = function()
   counter = counter + 1

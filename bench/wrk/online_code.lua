@@ -3,7 +3,8 @@ local ids, headers, counter
 init = function(args)
   ids = read_lines(os.getenv("BENCH_LOCK_IDS"))
   headers = {["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN"), ["Content-Type"] = "application/json"}
-  counter = thread_id * 10000000
+  -- The warm-up run uses other PINs and start hours than the measured one.
+  counter = thread_id * 10000000 + (os.getenv("BENCH_WARMUP") and 5000000 or 0)
 end
 request = function()
   counter = counter + 1

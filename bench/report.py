@@ -1,0 +1,70 @@
+"""The `make bench` report: the table, slot accounting, the scale comparison, where the CPU
+went, what that means for the targets, the profile, and the two last lines (RATIO, peak RSS).
+`report.py RESULTS PGBENCH_TPS PEAK_RSS_KB SECONDS SCALE_LOCKS SLOT_CHECK CPU_FILE [PROFILE]`"""
+import os
+import platform
+import re
+import sys
+
+path, pgbench, rss_kb, seconds, scale, slots, cpu_path = sys.argv[1:8]
+profile = sys.argv[8] if len(sys.argv) > 8 else ""
+cores = os.cpu_count() or 1
+rows = [line.split() for line in open(path)]
+by = {r[0]: r for r in rows}
+cpu = {}
+for line in open(cpu_path):
+    name, rest = line.split(" ", 1)
+    cpu[name] = {part: float(value) / 100 for part, value in
+                 re.findall(r"(server|postgres|rest|idle) ([0-9.]+)%", rest)}
+
+print(f"LockCloud benchmark, {os.uname().nodename}, {platform.machine()}, {cores} cores; "
+      f"wrk -t2 -c64 -d{seconds}s; release build; pool size {os.environ.get('BENCH_POOL_SIZE', '8')}")
+print()
+print("| case | req/s | p50 ms | p99 ms | non-2xx | errors |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r[0]} | {float(r[1]):,.0f} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |")
+print()
+duplicates, most = slots.split("|")
+print(f"offline slots: {duplicates} reused, at most {most} codes in one lock's start hour (limit 3)")
+get = float(by["get_lock_10k"][1])
+p50_10k, p99_10k, p99_scale = float(by["get_lock_10k"][2]), float(by["get_lock_10k"][3]), float(by["get_lock_scale"][3])
+print(f"p99 GET /locks/{{id}}: {p99_10k} ms with 10,000 locks, {p99_scale} ms with {int(scale):,} "
+      f"(x{p99_scale / p99_10k:.2f})")
+print()
+print("Where the machine's CPU time went during each case, and per request (microseconds of one core):")
+for name, share in cpu.items():
+    rate = float(by[name][1]) if name in by else 0
+    per = (lambda part: f"{share.get(part, 0) * cores * 1e6 / rate:.0f}") if rate else (lambda part: "-")
+    print(f"  {name}: server {share.get('server', 0):.1%}, postgres {share.get('postgres', 0):.1%}, "
+          f"wrk and the rest {share.get('rest', 0):.1%}, idle {share.get('idle', 0):.1%}; per request: "
+          f"server {per('server')}, postgres {per('postgres')}, wrk and the rest {per('rest')}")
+
+# What RATIO 0.5 would take on this machine: the database at pgbench's own cost per query (its
+# cheapest: one primary-key read) and the load generator at its measured cost per request,
+# both at half of pgbench's rate; whatever of the cores is left is LockCloud's budget.
+pg_us = cpu["pgbench_select"]["postgres"] * cores * 1e6 / float(pgbench)
+wrk_us = cpu["get_lock_10k"]["rest"] * cores * 1e6 / get
+server_us = cpu["get_lock_10k"]["server"] * cores * 1e6 / get
+target_rate = 0.5 * float(pgbench)
+left_us = (cores * 1e6 - target_rate * (pg_us + wrk_us)) / target_rate
+print()
+print(f"RATIO 0.5 means {target_rate:,.0f} req/s of GET /locks/{{id}}. At that rate PostgreSQL at pgbench's own "
+      f"cost per query ({pg_us:.1f} us) and wrk at its cost per request here ({wrk_us:.1f} us) take "
+      f"{target_rate * (pg_us + wrk_us) / 1e6:.2f} of the {cores} cores, leaving {max(left_us, 0):.1f} us per "
+      f"request for LockCloud (it used {server_us:.0f} us; wrk alone, the other end of each HTTP exchange, "
+      f"used {wrk_us:.0f} us).")
+# Little's law: 64 connections always busy, so mean latency = 64 / throughput; the p99 target
+# then asks for the throughput at which this run's p99/p50 spread would put p99 at 10 ms.
+spread = p99_10k / p50_10k
+print(f"p99 <= 10 ms with 64 connections: with this run's p99/p50 spread (x{spread:.2f}) that needs about "
+      f"{64 / (10 / spread / 1000):,.0f} req/s (measured {get:,.0f}), i.e. about "
+      f"{server_us * get / (64 / (10 / spread / 1000)):.0f} us of LockCloud CPU per request instead of {server_us:.0f}.")
+if profile and os.path.exists(profile):
+    print()
+    print("Server profile during get_lock_10k (perf, cpu-clock samples, top symbols):")
+    for line in open(profile):
+        print("  " + " ".join(line.split())[:160])
+print()
+print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
+print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")
