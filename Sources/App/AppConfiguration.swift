@@ -42,6 +42,8 @@ public struct AppConfiguration: Sendable {
     public var webhookConcurrency: Int
     /// Seconds between SIGTERM and closing the listener, with `/health` at 503 meanwhile.
     public var shutdownDrainSeconds: Int
+    /// Threads of NIO's event loops (socket reads and writes). 0: half the cores, at least one.
+    public var eventLoopThreads: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -80,6 +82,7 @@ public struct AppConfiguration: Sendable {
         public static let webhookRetryWindowSeconds = Setting(key: ["lockcloud", "webhook", "retry", "window", "seconds"], defaultValue: "86400")
         public static let webhookConcurrency = Setting(key: ["lockcloud", "webhook", "concurrency"], defaultValue: "16")
         public static let shutdownDrainSeconds = Setting(key: ["lockcloud", "shutdown", "drain", "seconds"], defaultValue: "0")
+        public static let eventLoopThreads = Setting(key: ["lockcloud", "event", "loop", "threads"], defaultValue: "0")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -140,6 +143,7 @@ public struct AppConfiguration: Sendable {
         webhookRetryWindowSeconds = try integer(Settings.webhookRetryWindowSeconds, 1...(30 * 86_400))
         webhookConcurrency = try integer(Settings.webhookConcurrency, 1...256)
         shutdownDrainSeconds = try integer(Settings.shutdownDrainSeconds, 0...300)
+        eventLoopThreads = try integer(Settings.eventLoopThreads, 0...256)
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

@@ -1,4 +1,5 @@
 import App
+import NIOCore
 import ArgumentParser
 import Hummingbird
 import Logging
@@ -15,6 +16,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.configuration()
+        // Before anything touches NIO's shared event loops. Request handlers run on Swift's
+        // cooperative pool (a thread per core); the event loops only move bytes, and fewer
+        // threads means fewer thread switches per request. Measured on 2 cores: one loop gave
+        // 5-9 % more GET /locks/{id} per second and about 8 % less server CPU per request than two.
+        NIOSingletons.groupLoopCountSuggestion =
+            config.eventLoopThreads > 0 ? config.eventLoopThreads : max(1, System.coreCount / 2)
         let logger = bootstrapLogging(level: config.logLevel)
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)

@@ -29,13 +29,16 @@ struct AppConfigurationTests {
         #expect(config.maxBodyBytes == 65536)
         #expect(config.migrateOnStart == true)
         #expect(config.migrationsDirectory == "migrations")
+        #expect(config.eventLoopThreads == 0)
     }
 
     @Test("environment variables override defaults, the command line overrides both")
     func precedence() throws {
         let environment = ["DATABASE_URL": "postgresql://env/db", "LOCKCLOUD_PORT": "9000", "LOCKCLOUD_DB_POOL_SIZE": "12",
-                           "LOCKCLOUD_MIGRATE_ON_START": "false", "LOCKCLOUD_BASE_PATH": "/api/"]
+                           "LOCKCLOUD_MIGRATE_ON_START": "false", "LOCKCLOUD_BASE_PATH": "/api/",
+                           "LOCKCLOUD_EVENT_LOOP_THREADS": "3"]
         let fromEnvironment = try AppConfiguration(reader: Self.reader(environment: environment))
+        #expect(fromEnvironment.eventLoopThreads == 3)
         #expect(fromEnvironment.databaseURL == "postgresql://env/db")
         #expect(fromEnvironment.port == 9000)
         #expect(fromEnvironment.poolSize == 12)
