@@ -32,12 +32,15 @@ let package = Package(
     targets: [
         // libpq, from Debian's libpq-dev.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // Linux's epoll, for the libpq layer's reactor (Glibc's Swift module leaves it out).
+        .systemLibrary(name: "CEpoll"),
 
         // The libpq layer: connections, the pool, rows, transactions, errors, migrations.
         .target(
             name: "Postgres",
             dependencies: [
                 "CLibPQ",
+                "CEpoll",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

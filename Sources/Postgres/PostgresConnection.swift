@@ -17,6 +17,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let logger: Logger
     private var handle: OpaquePointer?
     private var preparedStatements: [String: String] = [:]
+    /// The result of a statement sent with `sendPrepared`, while the rest of its answer is awaited.
+    private var pendingOutcome: Result<PostgresResult, any Error>?
 
     init(settings: PostgresConnectionSettings, logger: Logger) {
         self.settings = settings
@@ -103,6 +105,57 @@ public final class PostgresConnection: @unchecked Sendable {
             PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }
         return try consume(result, handle: handle)
+    }
+
+    /// Sends an already-prepared statement without waiting for its answer, for the pool's
+    /// `PostgresReactor` to collect; returns the socket to wait on. Nil, with nothing sent, when
+    /// the statement is not prepared on this connection yet or the connection needs a check
+    /// that may block (reconnecting): the caller then takes the blocking path on a pool thread.
+    ///
+    /// Safe on any thread: libpq stays in blocking mode, so sending could only block if the
+    /// socket's send buffer were full, which a statement of a few hundred bytes on an idle
+    /// connection never finds.
+    func sendPrepared(_ sql: SQL, _ parameters: [(any PostgresEncodable)?]) throws -> Int32? {
+        guard let handle, let name = preparedStatements[sql.text], PQstatus(handle) == CONNECTION_OK,
+            PQtransactionStatus(handle) == PQTRANS_IDLE, !Self.socketHasPendingInput(handle)
+        else { return nil }
+        let texts = parameters.map { $0?.postgresText }
+        let sent = withOptionalCStringArray(texts) { pointers in
+            PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        }
+        guard sent == 1 else { throw connectionError(handle: handle, fallback: "could not send the statement") }
+        pendingOutcome = nil
+        return PQsocket(handle)
+    }
+
+    /// Reads what has arrived for a statement sent with `sendPrepared`, without blocking: the
+    /// result once the server is ready for the next statement, nil while more is expected.
+    /// Called when the socket is readable. `PQgetResult` is only called when `PQisBusy` says it
+    /// will not block, so a result that arrives before the end of the exchange is kept here.
+    func receiveWithoutBlocking() throws -> PostgresResult? {
+        guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
+        guard PQconsumeInput(handle) == 1 else {
+            pendingOutcome = nil
+            throw connectionError(handle: handle, fallback: "connection lost")
+        }
+        while PQisBusy(handle) == 0 {
+            guard let result = PQgetResult(handle) else {
+                // NULL: the exchange is over.
+                defer { pendingOutcome = nil }
+                return try (pendingOutcome ?? .failure(PostgresError(.connectionLost, "no result from server"))).get()
+            }
+            guard pendingOutcome == nil else {
+                PQclear(result)
+                continue
+            }
+            pendingOutcome = Result { try consume(result, handle: handle) }
+            if self.handle == nil {
+                // The error closed a broken connection; nothing more will come.
+                defer { pendingOutcome = nil }
+                return try pendingOutcome!.get()
+            }
+        }
+        return nil
     }
 
     /// Runs a script of one or more statements without parameters (simple query protocol).

@@ -4,7 +4,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// A bounded pool of libpq connections, each used from a dedicated thread.
+/// A bounded pool of libpq connections: blocking work on a dedicated thread per connection,
+/// single prepared statements answered through one `PostgresReactor`.
 ///
 /// - Checkout waits at most `acquireTimeout`; then the caller gets `.poolTimeout` (a 503 at the
 ///   HTTP edge), never an endless wait.
@@ -29,6 +30,7 @@ public final class PostgresConnectionPool: Sendable {
 
     public let settings: PostgresPoolSettings
     private let threadPool: NIOThreadPool
+    private let reactor = PostgresReactor()
     private let expiryTimer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
@@ -53,6 +55,7 @@ public final class PostgresConnectionPool: Sendable {
 
     deinit {
         expiryTimer.withLockedValue { $0?.cancel() }
+        reactor.stop()
     }
 
     /// Connections checked out right now, and callers waiting for one.
@@ -72,10 +75,21 @@ public final class PostgresConnectionPool: Sendable {
         }
     }
 
-    /// Runs one statement on any free connection.
+    /// Runs one statement on any free connection. A statement this connection has prepared
+    /// before is sent from the caller's thread and its answer collected by the reactor; the
+    /// first use of a statement (which prepares it), and a connection that must reconnect,
+    /// take a pool thread.
     @discardableResult
     public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresResult {
-        try await withConnection { try $0.query(sql, parameters) }
+        let connection = try await acquire()
+        defer { release(connection) }
+        if let socket = try connection.sendPrepared(sql, parameters) {
+            return try await reactor.result(of: connection, socket: socket)
+        }
+        return try await threadPool.runIfActive {
+            try connection.ensureUsable()
+            return try connection.query(sql, parameters)
+        }
     }
 
     /// Closes every connection and stops the threads; later calls fail with `.poolShutdown`.
@@ -86,6 +100,7 @@ public final class PostgresConnectionPool: Sendable {
             return (state.waiters, state.idle)
         }
         expiryTimer.withLockedValue { $0?.cancel() }
+        reactor.stop()
         for waiter in waiters {
             waiter.continuation.resume(throwing: PostgresError(.poolShutdown, "database pool is shut down"))
         }
