@@ -30,7 +30,7 @@ public final class PostgresConnectionPool: Sendable {
 
     public let settings: PostgresPoolSettings
     private let threadPool: NIOThreadPool
-    private let reactor = PostgresReactor()
+    let reactor = PostgresReactor()
     private let expiryTimer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let state: NIOLockedValueBox<State>
     private let logger: Logger

@@ -26,6 +26,7 @@ final class PostgresReactor: Sendable {
     private struct State {
         var waiters: [Int32: Waiter] = [:]
         var isStopped = false
+        var answered = 0
     }
 
     private let epoll: Int32
@@ -69,6 +70,9 @@ final class PostgresReactor: Sendable {
             }
         }
     }
+
+    /// Statements answered (or failed) through the reactor so far; for tests.
+    var answered: Int { state.withLockedValue { $0.answered } }
 
     /// Stops the thread; statements still awaited fail with `.poolShutdown`.
     func stop() {
@@ -114,7 +118,10 @@ final class PostgresReactor: Sendable {
                 } catch {
                     outcome = .failure(error)
                 }
-                state.withLockedValue { _ = $0.waiters.removeValue(forKey: socket) }
+                state.withLockedValue { state in
+                    state.waiters.removeValue(forKey: socket)
+                    state.answered += 1
+                }
                 waiter.continuation.resume(with: outcome)
             }
         }
