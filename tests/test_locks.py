@@ -180,3 +180,20 @@ def test_reading_one_lock_checks_the_token_in_the_same_statement(base_url, owner
     refused = requests.get(f"{base_url}/locks/{lock['lock_id']}", headers={"Authorization": f"Bearer {write_only}"})
     assert refused.status_code == 403 and refused.json()["error_code"] == "INSUFFICIENT_SCOPE"
     assert 'error="insufficient_scope", scope="locks.read"' in refused.headers["WWW-Authenticate"]
+    missing = requests.get(f"{base_url}/locks/{lock['lock_id']}")
+    assert missing.status_code == 401 and missing.json()["error_code"] == "INVALID_TOKEN"
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="LockCloud", error="invalid_token"'
+
+
+def test_reading_one_lock_answers_what_the_list_answers(base_url, owner):
+    """GET /locks/{id} writes its JSON by hand (the hottest read); every field, null and
+    timestamp must equal what the generated list operation says of the same lock."""
+    lock = pair(base_url, owner, name='Quote " slash / tab \t Zürich 🚪', address="Main St 1")
+    one = requests.get(f"{base_url}/locks/{lock['lock_id']}", headers=dict(owner.headers))
+    assert one.status_code == 200 and one.headers["Content-Type"].startswith("application/json")
+    listed = [item for item in owner.get(f"{base_url}/locks", params={"limit": 1000}).json()["locks"]
+              if item["lock_id"] == lock["lock_id"]]
+    assert listed == [one.json()]
+    assert one.json()["address"] == "Main St 1" and one.json()["battery_level"] is None
+    wrong_method = requests.put(f"{base_url}/locks/{lock['lock_id']}", headers=dict(owner.headers))
+    assert wrong_method.status_code == 405 and "GET" in wrong_method.headers["Allow"]

@@ -54,12 +54,14 @@ public func buildApplication(
     let accessCodes = AccessCodeStore(database: pool)
     let gateway = DeviceGatewayStore(database: pool)
     let offlineCodes = OfflineCodeRegistry(database: pool, sealer: sealer)
+    let lockStore = LockStore(database: pool, sealer: sealer)
     let handler = APIHandler(
-        database: pool, owners: oauth.owners, locks: LockStore(database: pool, sealer: sealer), actions: actions,
+        database: pool, owners: oauth.owners, locks: lockStore, actions: actions,
         accessCodes: accessCodes, offlineCodes: offlineCodes,
         unlockWaitSeconds: config.unlockWaitSeconds, shutdown: shutdown, metrics: metrics, logger: logger)
+    LockReadRoute(locks: lockStore).register(on: router, routes: routes, basePath: config.basePath)
     try handler.registerHandlers(
-        on: RecordingTransport(router: router, table: routes),
+        on: RecordingTransport(router: router, table: routes, handWritten: ["GET \(config.basePath)\(LockReadRoute.template)"]),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
         configuration: .init(dateTranscoder: StrictTimestampTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])

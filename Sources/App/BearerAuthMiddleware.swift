@@ -7,8 +7,6 @@ import OpenAPIRuntime
 /// duration of the handler. Handlers read it; nothing re-parses the token.
 enum RequestAuthentication {
     @TaskLocal static var grant: AccessGrant?
-    /// For operations that check the token in their own query (see `selfAuthenticating`).
-    @TaskLocal static var bearerToken: String?
 
     /// The grant of the current request; a handler reached without one is a wiring bug.
     static func required() throws -> AccessGrant {
@@ -21,13 +19,23 @@ enum RequestAuthentication {
 /// changes `locks.write`; operations not listed as public are protected (fail closed).
 struct BearerAuthMiddleware: ServerMiddleware {
     static let publicOperations: Set<String> = ["getHealth", "getMetrics"]
-    /// Operations that authenticate the token in the same statement that reads their data (one
-    /// round trip instead of two); they must refuse exactly as this middleware does.
-    static let selfAuthenticating: Set<String> = ["getLock"]
     let tokens: TokenService
 
     static let invalidTokenMessage = "The access token is invalid, expired or revoked."
     static let invalidTokenChallenge = "error=\"invalid_token\""
+
+    static let missingTokenMessage = "A bearer access token is required."
+
+    /// The token of an `Authorization: Bearer ...` header; nil when there is none.
+    static func bearerToken(in header: String?) -> String? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func missingToken() -> APIError {
+        APIError(.unauthorized, "INVALID_TOKEN", missingTokenMessage,
+                 headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", \(invalidTokenChallenge)"])
+    }
 
     static func invalidToken() -> APIError {
         APIError(.unauthorized, "INVALID_TOKEN", invalidTokenMessage,
@@ -46,14 +54,8 @@ struct BearerAuthMiddleware: ServerMiddleware {
         if Self.publicOperations.contains(operationID) {
             return try await next(request, body, metadata)
         }
-        guard let header = request.headerFields[.authorization], header.count > 7,
-            header.prefix(7).lowercased() == "bearer "
-        else { return Self.refusal(.unauthorized, "INVALID_TOKEN", "A bearer access token is required.", challenge: "error=\"invalid_token\"") }
-        let token = header.dropFirst(7).trimmingCharacters(in: .whitespaces)
-        if Self.selfAuthenticating.contains(operationID) {
-            return try await RequestAuthentication.$bearerToken.withValue(token) {
-                try await next(request, body, metadata)
-            }
+        guard let token = Self.bearerToken(in: request.headerFields[.authorization]) else {
+            return Self.refusal(.unauthorized, "INVALID_TOKEN", Self.missingTokenMessage, challenge: Self.invalidTokenChallenge)
         }
         guard let grant = try await tokens.authenticate(accessToken: token) else {
             return Self.refusal(.unauthorized, "INVALID_TOKEN", Self.invalidTokenMessage, challenge: Self.invalidTokenChallenge)

@@ -1,0 +1,46 @@
+@testable import App
+import Foundation
+import LockCloudAPI
+import Testing
+
+@Suite("The hand-written lock JSON says what the generated encoding says")
+struct LockBodyJSONTests {
+    /// The generated routes' encoder, configured as `buildApplication` configures it.
+    static func generatedEncoding(_ body: LockBody) throws -> Any {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(try StrictTimestampTranscoder().encode(date))
+        }
+        return try JSONSerialization.jsonObject(with: encoder.encode(body))
+    }
+
+    static func lock(name: String, address: String?, location: LockBody.Location?, deviceTime: Date?) -> LockBody {
+        LockBody(
+            lockId: "0b3c1a52-8f0e-4c55-9d43-3a1d3f4f3b11", name: name, model: "lc-200", address: address, online: true,
+            batteryLevel: address == nil ? nil : 87, signalQuality: address == nil ? nil : 3, location: location,
+            timezone: "Europe/Berlin", bridgeId: nil, lockState: "locked", doorState: "closed", deviceTime: deviceTime,
+            createdAt: Date(timeIntervalSince1970: 1_795_774_530.75), updatedAt: Date(timeIntervalSince1970: 1_795_774_600),
+            canProgramOnlineAccessCodes: true, canProgramOfflineAccessCodes: false, codeLengthMin: 4, codeLengthMax: 8,
+            maxAccessCodes: 199)
+    }
+
+    @Test("same object for plain, empty and hostile strings, absent and present optionals", arguments: [
+        ("Front door", nil as String?),
+        ("", "Main St 1"),
+        ("Quote \" backslash \\ slash / tab \t newline \n bell \u{07} nul \u{00} delete \u{7F}", "Zürich 🚪 \u{1F}"),
+        ("\u{2028}\u{2029} émoji 👩‍👩‍👧 \r\u{0C}\u{08}", "{\"not\": \"json\"}"),
+    ])
+    func matchesGeneratedEncoding(name: String, address: String?) throws {
+        for (location, deviceTime) in [(nil, nil), (LockBody.Location(latitude: 52.520008, longitude: -0.0000123), Date(timeIntervalSince1970: 0))] {
+            let body = Self.lock(name: name, address: address, location: location, deviceTime: deviceTime)
+            let text = body.jsonText
+            let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
+            let expected = try Self.generatedEncoding(body)
+            #expect((parsed as? NSDictionary) == (expected as? NSDictionary), "\(text)")
+            // Every field is present, unknown ones as null, as Seam expects.
+            #expect((parsed as? [String: Any])?.count == 21)
+        }
+    }
+}
