@@ -1,6 +1,6 @@
 """The `make bench` report: the table, slot accounting, the scale comparison, where the CPU
 went, what that means for the targets, the profile, and the two last lines (RATIO, peak RSS).
-`report.py RESULTS PGBENCH_TPS PEAK_RSS_KB SECONDS SCALE_LOCKS SLOT_CHECK CPU_FILE [PROFILE]`"""
+`report.py RESULTS PGBENCH_TPS PEAK_RSS_KB SECONDS SCALE_LOCKS SLOT_CHECK CPU_FILE [PROFILE [REPEATS]]`"""
 import os
 import platform
 import re
@@ -8,6 +8,7 @@ import sys
 
 path, pgbench, rss_kb, seconds, scale, slots, cpu_path = sys.argv[1:8]
 profile = sys.argv[8] if len(sys.argv) > 8 else ""
+repeats = sys.argv[9] if len(sys.argv) > 9 else ""
 cores = os.cpu_count() or 1
 rows = [line.split() for line in open(path)]
 by = {r[0]: r for r in rows}
@@ -31,6 +32,11 @@ get = float(by["get_lock_10k"][1])
 p50_10k, p99_10k, p99_scale = float(by["get_lock_10k"][2]), float(by["get_lock_10k"][3]), float(by["get_lock_scale"][3])
 print(f"p99 GET /locks/{{id}}: {p99_10k} ms with 10,000 locks, {p99_scale} ms with {int(scale):,} "
       f"(x{p99_scale / p99_10k:.2f})")
+if repeats and os.path.exists(repeats):
+    print("Each GET /locks/{id} case ran several times; the table shows the run with the median p99. "
+          "All runs (requests, seconds, p99 ms):")
+    for line in open(repeats):
+        print(f"  {line.rstrip()}")
 print()
 print("Where the machine's CPU time went during each case, and per request (microseconds of one core):")
 for name, share in cpu.items():
@@ -57,9 +63,14 @@ print(f"RATIO 0.5 means {target_rate:,.0f} req/s of GET /locks/{{id}}. At that r
 # Little's law: 64 connections always busy, so mean latency = 64 / throughput; the p99 target
 # then asks for the throughput at which this run's p99/p50 spread would put p99 at 10 ms.
 spread = p99_10k / p50_10k
-print(f"p99 <= 10 ms with 64 connections: with this run's p99/p50 spread (x{spread:.2f}) that needs about "
-      f"{64 / (10 / spread / 1000):,.0f} req/s (measured {get:,.0f}), i.e. about "
-      f"{server_us * get / (64 / (10 / spread / 1000)):.0f} us of LockCloud CPU per request instead of {server_us:.0f}.")
+needed = 64 / (10 / spread / 1000)
+if p99_10k <= 10:
+    print(f"p99 <= 10 ms with 64 connections: met ({p99_10k} ms at {get:,.0f} req/s; with this run's p99/p50 "
+          f"spread, x{spread:.2f}, it holds down to about {needed:,.0f} req/s).")
+else:
+    print(f"p99 <= 10 ms with 64 connections: with this run's p99/p50 spread (x{spread:.2f}) that needs about "
+          f"{needed:,.0f} req/s (measured {get:,.0f}), i.e. about {server_us * get / needed:.0f} us of LockCloud "
+          f"CPU per request instead of {server_us:.0f}.")
 if profile and os.path.exists(profile):
     print()
     print("Server profile during get_lock_10k (perf, cpu-clock samples, top symbols):")
