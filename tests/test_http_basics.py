@@ -1,5 +1,6 @@
 """The HTTP edge of the foundation: health, JSON errors, 404/405/413, metrics, base path."""
 import socket
+import uuid
 
 import requests
 
@@ -69,6 +70,11 @@ def test_base_path_prefixes_every_route(start_server, database_url):
     server = start_server(database_url, "--base-path", "/api/v1", wait=False).wait_healthy("/api/v1/health")
     assert requests.get(f"{server.url}/api/v1/health").json() == {"ok": True}
     assert requests.get(f"{server.url}/health").status_code == 404
+    # The hand-written GET /locks/{lock_id} moves with the prefix like the generated routes.
+    lock_url = f"{server.url}/api/v1/locks/{uuid.uuid4()}"
+    refused = requests.get(lock_url)
+    assert refused.status_code == 401 and refused.json()["error_code"] == "INVALID_TOKEN"
+    assert requests.get(f"{server.url}/locks/{uuid.uuid4()}").status_code == 404
 
 
 def test_malformed_http_gets_a_4xx_not_a_crash(base_url):
