@@ -189,6 +189,25 @@ def test_per_period_slots_are_exact(base_url, lock, kind, limit, period_hours):
     assert offline(base_url, api, lock_id, starts_at=iso(later), **fields(later)).status_code == 201
 
 
+def test_a_pin_equal_to_a_live_codes_takes_the_next_slot(base_url, lock, database_url):
+    """Two live codes with one PIN could not be told apart at the keypad, so the registry skips
+    a slot whose PIN a live code already has (scheme section 6)."""
+    api, lock_id = lock
+    start = hour_start(30)
+    window = {"starts_at": iso(start), "ends_at": iso(start + datetime.timedelta(hours=3))}
+    first = offline(base_url, api, lock_id, **window).json()
+    # Move the first code's grant to another period: its PIN stays live on this lock and its
+    # slot is free again, so the same window's slot 0 now yields a PIN a live code holds.
+    psql(database_url, "UPDATE access_codes SET slot_period = slot_period + 1000000 "
+                       f"WHERE access_code_id = '{first['access_code_id']}'")
+    second = offline(base_url, api, lock_id, **window)
+    assert second.status_code == 201, second.text
+    assert second.json()["code"] != first["code"]
+    slots = psql(database_url, "SELECT string_agg(slot::text, ',' ORDER BY created_at) FROM access_codes "
+                               f"WHERE access_code_id IN ('{first['access_code_id']}', '{second.json()['access_code_id']}')")
+    assert slots == "0,1"
+
+
 def test_offline_codes_cannot_be_changed_or_deleted_through_the_api(base_url, lock):
     api, lock_id = lock
     code = offline(base_url, api, lock_id, starts_at=iso(hour_start()), ends_at=iso(hour_start(4))).json()

@@ -23,11 +23,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response() -> Response {
+        Response(status: status, headers: responseHeaders, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))
+    }
+
+    /// Its headers with the JSON content type, and its body: the error in the API's shape.
+    var responseHeaders: HTTPFields {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = ErrorBody(error_code: errorCode, message: message)
-        let data = (try? JSONEncoder.compact.encode(body)) ?? Data()
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return headers
+    }
+
+    var jsonBody: Data {
+        (try? JSONEncoder.compact.encode(ErrorBody(error_code: errorCode, message: message))) ?? Data()
     }
 
     private struct ErrorBody: Encodable {

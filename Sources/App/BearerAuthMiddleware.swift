@@ -21,25 +21,23 @@ struct BearerAuthMiddleware: ServerMiddleware {
     static let publicOperations: Set<String> = ["getHealth", "getMetrics"]
     let tokens: TokenService
 
-    static let invalidTokenMessage = "The access token is invalid, expired or revoked."
-    static let invalidTokenChallenge = "error=\"invalid_token\""
+    static let invalidTokenChallenge = "Bearer realm=\"LockCloud\", error=\"invalid_token\""
 
-    static let missingTokenMessage = "A bearer access token is required."
-
-    /// The token of an `Authorization: Bearer ...` header; nil when there is none.
+    /// The token of an `Authorization: Bearer ...` header (the scheme in any case); nil when
+    /// there is none. Every bearer header is read here: owners' tokens and devices' credentials.
     static func bearerToken(in header: String?) -> String? {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
         return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
     }
 
     static func missingToken() -> APIError {
-        APIError(.unauthorized, "INVALID_TOKEN", missingTokenMessage,
-                 headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", \(invalidTokenChallenge)"])
+        APIError(.unauthorized, "INVALID_TOKEN", "A bearer access token is required.",
+                 headers: [.wwwAuthenticate: invalidTokenChallenge])
     }
 
     static func invalidToken() -> APIError {
-        APIError(.unauthorized, "INVALID_TOKEN", invalidTokenMessage,
-                 headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", \(invalidTokenChallenge)"])
+        APIError(.unauthorized, "INVALID_TOKEN", "The access token is invalid, expired or revoked.",
+                 headers: [.wwwAuthenticate: invalidTokenChallenge])
     }
 
     static func insufficientScope(_ needed: Scope) -> APIError {
@@ -55,25 +53,22 @@ struct BearerAuthMiddleware: ServerMiddleware {
             return try await next(request, body, metadata)
         }
         guard let token = Self.bearerToken(in: request.headerFields[.authorization]) else {
-            return Self.refusal(.unauthorized, "INVALID_TOKEN", Self.missingTokenMessage, challenge: Self.invalidTokenChallenge)
+            return Self.openAPIResponse(Self.missingToken())
         }
         guard let grant = try await tokens.authenticate(accessToken: token) else {
-            return Self.refusal(.unauthorized, "INVALID_TOKEN", Self.invalidTokenMessage, challenge: Self.invalidTokenChallenge)
+            return Self.openAPIResponse(Self.invalidToken())
         }
         let needed: Scope = (request.method == .get || request.method == .head) ? .locksRead : .locksWrite
         guard grant.scopes.contains(needed) else {
-            return Self.refusal(.forbidden, "INSUFFICIENT_SCOPE", "This operation needs the \(needed.rawValue) scope.",
-                                challenge: "error=\"insufficient_scope\", scope=\"\(needed.rawValue)\"")
+            return Self.openAPIResponse(Self.insufficientScope(needed))
         }
         return try await RequestAuthentication.$grant.withValue(grant) {
             try await next(request, body, metadata)
         }
     }
 
-    static func refusal(_ status: HTTPResponse.Status, _ code: String, _ message: String, challenge: String) -> (HTTPResponse, HTTPBody?) {
-        let body = (try? JSONEncoder.compact.encode(["error_code": code, "message": message])) ?? Data()
-        var fields: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        fields[.wwwAuthenticate] = "Bearer realm=\"LockCloud\", \(challenge)"
-        return (HTTPResponse(status: status, headerFields: fields), HTTPBody(body))
+    /// A refusal as the generated routes' middleware answers it.
+    static func openAPIResponse(_ error: APIError) -> (HTTPResponse, HTTPBody?) {
+        (HTTPResponse(status: error.status, headerFields: error.responseHeaders), HTTPBody(error.jsonBody))
     }
 }

@@ -22,8 +22,8 @@ struct DeviceGatewayRoutes: Sendable {
     }
 
     private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer "),
-            let device = try await gateway.authenticate(credential: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        guard let credential = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]),
+            let device = try await gateway.authenticate(credential: credential)
         else { throw APIError(.unauthorized, "INVALID_DEVICE_CREDENTIAL", "A valid device credential is required.") }
         return device
     }

@@ -69,9 +69,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
     /// Whose keys these are: an owner through one client (bearer), or a client itself (Basic).
     private func callerScope(_ request: Request) async throws -> String? {
         guard let authorization = request.headers[.authorization] else { return nil }
-        if authorization.lowercased().hasPrefix("bearer "),
-            let grant = try await tokens.authenticate(accessToken: String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-        {
+        if let token = BearerAuthMiddleware.bearerToken(in: authorization), let grant = try await tokens.authenticate(accessToken: token) {
             return "owner:\(grant.ownerID.uuidString.lowercased()) client:\(grant.clientID)"
         }
         let path = request.uri.path

@@ -90,19 +90,9 @@ struct WebhookRoutes: Sendable {
     /// them, the same bytes webhooks carry.
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let audience: EventFeed.Audience
-        let header = request.headers[.authorization] ?? ""
-        if header.lowercased().hasPrefix("bearer ") {
-            guard let grant = try await tokens.authenticate(accessToken: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
-            else {
-                throw APIError(
-                    .unauthorized, "INVALID_TOKEN", "The access token is invalid, expired or revoked.",
-                    headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", error=\"invalid_token\""])
-            }
-            guard grant.scopes.contains(.locksRead) else {
-                throw APIError(
-                    .forbidden, "INSUFFICIENT_SCOPE", "This operation needs the locks.read scope.",
-                    headers: [.wwwAuthenticate: "Bearer realm=\"LockCloud\", error=\"insufficient_scope\", scope=\"locks.read\""])
-            }
+        if let token = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]) {
+            guard let grant = try await tokens.authenticate(accessToken: token) else { throw BearerAuthMiddleware.invalidToken() }
+            guard grant.scopes.contains(.locksRead) else { throw BearerAuthMiddleware.insufficientScope(.locksRead) }
             audience = .owner(grant.ownerID)
         } else {
             audience = .client(try await client(request).id)
