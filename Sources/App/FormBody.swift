@@ -11,12 +11,10 @@ struct FormParameters: Sendable {
 
     subscript(_ name: String) -> String? { values[name] }
 
-    init(urlEncoded text: String) {
-        var components = URLComponents()
-        // '+' is a space in forms; URLComponents would keep it literal.
-        components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
-        for item in components.queryItems ?? [] {
-            add(item.name, item.value ?? "")
+    /// Throws for malformed percent-encoding or text that is not UTF-8; never traps.
+    init(urlEncoded text: String) throws(URLFormEncoding.Malformed) {
+        for (name, value) in try URLFormEncoding.decode(text) {
+            add(name, value)
         }
     }
 
@@ -40,6 +38,8 @@ struct FormParameters: Sendable {
     enum ReadResult {
         case parameters(FormParameters)
         case malformedJSON
+        /// A form body with bad percent-encoding or bytes that are not UTF-8.
+        case malformedForm(URLFormEncoding.Malformed)
         case unsupportedMediaType
     }
 
@@ -49,7 +49,9 @@ struct FormParameters: Sendable {
         let data = Data(buffer: try await request.collectBody(upTo: maxBytes))
         // An empty body without a type reads as an empty form: the caller then names what is missing.
         if contentType.hasPrefix("application/x-www-form-urlencoded") || (contentType.isEmpty && data.isEmpty) {
-            return .parameters(FormParameters(urlEncoded: String(decoding: data, as: UTF8.self)))
+            // Validated as UTF-8 here: String(decoding:) would turn bad bytes into U+FFFD silently.
+            guard let text = String(validating: data, as: UTF8.self) else { return .malformedForm(.notUTF8) }
+            do { return .parameters(try FormParameters(urlEncoded: text)) } catch { return .malformedForm(error) }
         }
         if allowJSON, contentType.hasPrefix("application/json") {
             return FormParameters(json: data).map(ReadResult.parameters) ?? .malformedJSON

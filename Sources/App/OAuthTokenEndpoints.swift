@@ -12,8 +12,8 @@ struct OAuthTokenEndpoints: Sendable {
     static func oauthError(_ status: HTTPResponse.Status, _ error: String, _ description: String, headers extra: HTTPFields = [:]) -> Response {
         var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache"]
         for field in extra { headers.append(field) }
-        let body = try! JSONSerialization.data(
-            withJSONObject: ["error": error, "error_description": description], options: [.sortedKeys])
+        let body = (try? JSONSerialization.data(
+            withJSONObject: ["error": error, "error_description": description], options: [.sortedKeys])) ?? Data()
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -23,7 +23,7 @@ struct OAuthTokenEndpoints: Sendable {
     }
 
     static func json(_ object: [String: Any]) -> Response {
-        let body = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
         return Response(
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("Pragma")!: "no-cache"],
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -35,6 +35,7 @@ struct OAuthTokenEndpoints: Sendable {
         switch try await FormParameters.read(&request, allowJSON: true, maxBytes: services.maxBodyBytes) {
         case .parameters(let read): parameters = read
         case .malformedJSON: return Self.oauthError(.badRequest, "invalid_request", "The body is not a JSON object.")
+        case .malformedForm(let why): return Self.oauthError(.badRequest, "invalid_request", "The form body is malformed: \(why).")
         case .unsupportedMediaType:
             return Self.oauthError(.unsupportedMediaType, "invalid_request",
                                    "Send application/x-www-form-urlencoded (or application/json).")
