@@ -65,6 +65,11 @@ extension APIError {
             headers: [.retryAfter: "1"])
     }
 
+    /// Text with a NUL character: PostgreSQL cannot store it as given (see `StoredText`).
+    static func nulInText() -> APIError {
+        APIError(.badRequest, "INVALID_REQUEST", "Text values must not contain NUL (U+0000) characters.")
+    }
+
     static func internalError() -> APIError {
         APIError(.internalServerError, "INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")
     }

@@ -136,7 +136,7 @@ extension AccessCodeError {
         case .limitReached(let max):
             return APIError(.conflict, "ACCESS_CODE_LIMIT_REACHED", "This lock already holds its maximum of \(max) codes.")
         case .invalidTimeRange(let why): return APIError(.badRequest, "INVALID_TIME_RANGE", why)
-        case .invalidName: return APIError(.badRequest, "INVALID_NAME", "name must be at most 200 characters.")
+        case .invalidName: return APIError(.badRequest, "INVALID_NAME", "name must be at most 200 characters (Unicode code points) and contain no NUL.")
         case .onlineCodesNotSupported:
             return APIError(.badRequest, "ONLINE_CODES_NOT_SUPPORTED", "This lock model cannot hold online codes.")
         case .invalidCursor: return APIError(.badRequest, "INVALID_PAGE_CURSOR", "page_cursor is not one this API issued.")

@@ -18,7 +18,7 @@ extension APIHandler {
         } catch ActionError.deviceOffline {
             return .conflict(.init(body: .json(.init(errorCode: "DEVICE_OFFLINE", message: "The lock is offline."))))
         } catch ActionError.invalidCustomID {
-            throw APIError(.badRequest, "INVALID_CUSTOM_ID", "custom_id must be 1 to 200 characters.")
+            throw APIError(.badRequest, "INVALID_CUSTOM_ID", "custom_id must be 1 to 200 characters (Unicode code points) and contain no NUL.")
         }
     }
 

@@ -77,8 +77,8 @@ extension APIHandler {
 
     static func apiError(_ error: LockError) -> APIError {
         switch error {
-        case .invalidName: return APIError(.badRequest, "INVALID_NAME", "name must be 1 to 200 characters, not only spaces.")
-        case .invalidAddress: return APIError(.badRequest, "INVALID_ADDRESS", "address must be at most 500 characters.")
+        case .invalidName: return APIError(.badRequest, "INVALID_NAME", "name must be 1 to 200 characters (Unicode code points), not only spaces, and contain no NUL.")
+        case .invalidAddress: return APIError(.badRequest, "INVALID_ADDRESS", "address must be at most 500 characters (Unicode code points) and contain no NUL.")
         case .invalidTimezone(let zone):
             return APIError(.badRequest, "INVALID_TIMEZONE", "\(zone.prefix(64)) is not an IANA time zone such as Europe/Berlin.")
         case .unknownModel(let model): return APIError(.badRequest, "UNKNOWN_MODEL", "There is no lock model \(model.prefix(64)).")

@@ -36,6 +36,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return error.apiError
         case let error as ServerError:
             return classify(serverError: error, path: path, logger: logger)
+        case let error as PostgresError where error.kind == .unstorableParameter:
+            return .nulInText()
         case let error as PostgresError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .databaseUnavailable()

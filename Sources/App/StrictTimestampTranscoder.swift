@@ -15,15 +15,18 @@ struct StrictTimestampTranscoder: DateTranscoder {
     }
 
     func encode(_ date: Date) throws -> String {
-        CivilDate.dateTime(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down))) + "Z"
+        CivilDate.dateTime(secondsSince1970: CivilDate.clampedSeconds(date.timeIntervalSince1970)) + "Z"
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, `t` and `z` in either case, 1 to 9 digits of
-    /// fraction.
+    /// fraction, whose UTC value lies in years 1 to 9999 (`CivilDate.supportedSeconds`):
+    /// `0001-01-01T00:00:00+01:00` is year 0 in UTC and refused like any other invalid text.
     func decode(_ text: String) throws -> Date {
-        guard let date = Self.parse(Array(text.utf8)) else { throw InvalidTimestamp(text: text) }
+        guard let date = Self.parse(text) else { throw InvalidTimestamp(text: text) }
         return date
     }
+
+    static func parse(_ text: String) -> Date? { parse(Array(text.utf8)) }
 
     private static func parse(_ bytes: [UInt8]) -> Date? {
         var index = 0
@@ -70,6 +73,7 @@ struct StrictTimestampTranscoder: DateTranscoder {
         // A day that does not exist in its month (February 30th) comes back as another date.
         guard CivilDate.civil(fromDays: days) == (year, month, day) else { return nil }
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        guard CivilDate.supportedSeconds.contains(seconds) else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }

@@ -32,7 +32,7 @@ public struct AccessCodeStore: Sendable {
                     INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at)
                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING access_code_id
                     """, [lockID, ownerID, name, code, startsAt, endsAt]
-                ).rows[0].decode(UUID.self, at: 0)
+                ).firstRow().decode(UUID.self, at: 0)
             } catch let error as PostgresError where error.constraint == "access_codes_live_pin" {
                 // The failed statement aborted the transaction: throw, so it is rolled back.
                 throw AccessCodeError.pinConflict
@@ -217,11 +217,11 @@ public struct AccessCodeStore: Sendable {
     /// Codes that hold one of the lock's places (`max_access_codes`), online and offline
     /// together (the database function `live_code_count` is the one definition).
     static func liveCount(lockID: UUID, on connection: PostgresConnection) throws -> Int {
-        try connection.query("SELECT live_code_count($1)", [lockID]).rows[0].decode(Int.self, at: 0)
+        try connection.query("SELECT live_code_count($1)", [lockID]).firstRow().decode(Int.self, at: 0)
     }
 
     static func validate(name: String?, startsAt: Date?, endsAt: Date?, now: Date) throws {
-        if let name, name.count > 200 { throw AccessCodeError.invalidName }
+        if let name, !StoredText.fits(name, 0...200) { throw AccessCodeError.invalidName }
         if let startsAt, let endsAt, endsAt <= startsAt {
             throw AccessCodeError.invalidTimeRange("ends_at must be after starts_at.")
         }
@@ -249,7 +249,7 @@ public struct AccessCodeStore: Sendable {
     }
 
     static func visible(_ id: UUID, on connection: PostgresConnection) throws -> AccessCode {
-        try AccessCode(row: try connection.query("SELECT * FROM visible_access_codes WHERE access_code_id = $1", [id]).rows[0])
+        try AccessCode(row: try connection.query("SELECT * FROM visible_access_codes WHERE access_code_id = $1", [id]).firstRow())
     }
 
     /// Event data never carries the PIN itself.

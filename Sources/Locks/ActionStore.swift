@@ -43,7 +43,7 @@ public struct ActionStore: Sendable {
 
     /// Queues `action` for the owner's lock. A repeated `customID` returns the first action.
     public func request(ownerID: UUID, lockID: UUID, action: String, customID: String?) async throws -> LockAction {
-        if let customID, !(1...200).contains(customID.count) { throw ActionError.invalidCustomID }
+        if let customID, !StoredText.fits(customID, 1...200) { throw ActionError.invalidCustomID }
         let result = try await database.transaction { connection -> Result<LockAction, ActionError> in
             guard let lock = try connection.query(
                 "SELECT online FROM locks WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL FOR SHARE",
@@ -64,7 +64,7 @@ public struct ActionStore: Sendable {
                 """, [lockID, ownerID, action, customID]
             ).singleRow() else {
                 return .success(try LockAction(row: try connection.query(
-                    "SELECT * FROM lock_actions WHERE lock_id = $1 AND custom_id = $2", [lockID, customID]).rows[0]))
+                    "SELECT * FROM lock_actions WHERE lock_id = $1 AND custom_id = $2", [lockID, customID]).firstRow()))
             }
             let created = try LockAction(row: inserted)
             try connection.query(

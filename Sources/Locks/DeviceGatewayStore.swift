@@ -73,7 +73,7 @@ public struct DeviceGatewayStore: Sendable {
     public func heartbeat(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws -> Int? {
         try await database.transaction { connection -> Int? in
             let before = try connection.query(
-                "SELECT online, battery_level FROM locks WHERE lock_id = $1 FOR UPDATE", [lockID]).rows[0]
+                "SELECT online, battery_level FROM locks WHERE lock_id = $1 FOR UPDATE", [lockID]).firstRow()
             let wasOnline = try before.decode(Bool.self, at: 0)
             let previousBattery = try before.decode(Int?.self, at: 1)
             try connection.query(

@@ -85,7 +85,7 @@ public struct LockStore: Sendable {
                 """,
                 [lockID, ownerID, model, name, address, timezone, SecretToken.hash(credential), PostgresBytes(sealedKey)])
             guard inserted.affectedRows == 1 else { return nil }
-            let lock = try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).rows[0])
+            let lock = try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).firstRow())
             try EventLog.append(
                 "device.added", ownerID: ownerID, deviceID: lockID,
                 data: ["device_id": lockID.uuidString.lowercased(), "model": lock.model, "name": lock.name], on: connection)
@@ -109,7 +109,7 @@ public struct LockStore: Sendable {
                 WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL
                 """, [ownerID, lockID, name, address, timezone])
             guard updated.affectedRows == 1 else { return nil }
-            return try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).rows[0])
+            return try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).firstRow())
         }
     }
 
@@ -129,8 +129,8 @@ public struct LockStore: Sendable {
     }
 
     static func validate(name: String?, address: String?, timezone: String?) throws {
-        if let name, !(1...200).contains(name.count) || name.allSatisfy(\.isWhitespace) { throw LockError.invalidName }
-        if let address, address.count > 500 { throw LockError.invalidAddress }
+        if let name, !StoredText.fits(name, 1...200) || name.allSatisfy(\.isWhitespace) { throw LockError.invalidName }
+        if let address, !StoredText.fits(address, 0...500) { throw LockError.invalidAddress }
         if let timezone, !TimeZoneNames.isKnown(timezone) { throw LockError.invalidTimezone(timezone) }
     }
 }

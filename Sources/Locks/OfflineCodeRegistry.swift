@@ -19,7 +19,7 @@ public struct OfflineCodeRegistry: Sendable {
     public func issue(
         ownerID: UUID, lockID: UUID, name: String?, request: OfflineSchedule.Request, now: Date = Date()
     ) async throws -> AccessCode {
-        if let name, name.count > 200 { throw AccessCodeError.invalidName }
+        if let name, !StoredText.fits(name, 0...200) { throw AccessCodeError.invalidName }
         let schedule = try OfflineSchedule.plan(request, now: now)
         let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
             guard let lock = try AccessCodeStore.lockForUpdate(ownerID: ownerID, lockID: lockID, on: connection) else {
@@ -134,7 +134,7 @@ public struct OfflineCodeRegistry: Sendable {
               (SELECT coalesce(string_agg(slot::text, ','), '') FROM access_codes WHERE lock_id = $1 AND is_offline
                  AND offline_type = $2 AND key_version = $4 AND slot_period = $3)
             """, [lockID, kind.rawValue, period, version]
-        ).rows[0]
+        ).firstRow()
         let slots = try row.decode(String.self, at: 2).split(separator: ",").compactMap { Int($0) }
         return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1), Set(slots))
     }

@@ -47,7 +47,7 @@ public struct OwnerStore: Sendable {
         do {
             let row = try await database.query(
                 "INSERT INTO owners (email, password_hash) VALUES ($1, $2) RETURNING owner_id", [email, hash]
-            ).rows[0]
+            ).firstRow()
             return Owner(id: try row.decode(UUID.self, at: 0), email: email)
         } catch let error as PostgresError where error.constraint == "owners_email_key" {
             throw OwnerError.emailTaken

@@ -105,7 +105,7 @@ public struct TokenService: Sendable {
                 INSERT INTO oauth_grants (client_id, owner_id, scope, code_hash, refresh_token_hash)
                 VALUES ($1, $2, $3, $4, $5) RETURNING grant_id
                 """, [client.id, ownerID, scope, codeHash, SecretToken.hash(refreshToken)]
-            ).rows[0].decode(UUID.self, at: 0)
+            ).firstRow().decode(UUID.self, at: 0)
             try Self.insertAccessToken(accessToken, grantID: grantID, scope: scope, lifetime: settings.accessTokenLifetime, on: connection)
             return .issued(IssuedTokens(
                 accessToken: accessToken, refreshToken: refreshToken, expiresIn: settings.accessTokenLifetime,

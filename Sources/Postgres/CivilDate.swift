@@ -2,6 +2,28 @@
 /// (slow, and they roll invalid dates over instead of refusing them). After Howard Hinnant's
 /// `days_from_civil` and `civil_from_days` algorithms.
 public enum CivilDate {
+    /// 0001-01-01T00:00:00Z through 9999-12-31T23:59:59Z, in seconds since 1970: the instants
+    /// the API accepts and stores. RFC 3339 writes four-digit years, and PostgreSQL's
+    /// `timestamptz` reaches further (4713 BC to 294276 AD), so a wider value would be stored
+    /// and then fail to come back out as RFC 3339.
+    public static let supportedSeconds: ClosedRange<Int64> =
+        (daysFromCivil(year: 1, month: 1, day: 1) * 86_400)...(daysFromCivil(year: 9999, month: 12, day: 31) * 86_400 + 86_399)
+
+    /// Whole seconds since 1970 of a Foundation time interval, clamped into `supportedSeconds`
+    /// (NaN to the start), so converting any `Date` can never trap. Callers refuse values
+    /// outside the range before this is reached; the clamp only keeps a bug from being a crash.
+    public static func clampedSeconds(_ interval: Double) -> Int64 {
+        guard interval.isFinite else { return interval > 0 ? supportedSeconds.upperBound : supportedSeconds.lowerBound }
+        let whole = interval.rounded(.down)
+        if whole <= Double(supportedSeconds.lowerBound) { return supportedSeconds.lowerBound }
+        if whole >= Double(supportedSeconds.upperBound) { return supportedSeconds.upperBound }
+        return Int64(whole)
+    }
+
+    public static func isSupported(secondsSince1970 interval: Double) -> Bool {
+        interval.isFinite && interval >= Double(supportedSeconds.lowerBound) && interval < Double(supportedSeconds.upperBound + 1)
+    }
+
     public static func daysFromCivil(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

@@ -100,11 +100,23 @@ public final class PostgresConnection: @unchecked Sendable {
     public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) throws -> PostgresResult {
         guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
         let name = try preparedStatementName(for: sql, parameterCount: parameters.count, handle: handle)
-        let texts = parameters.map { $0?.postgresText }
+        let texts = try Self.parameterTexts(parameters)
         let result = withOptionalCStringArray(texts) { pointers in
             PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }
         return try consume(result, handle: handle)
+    }
+
+    /// The parameters as libpq's C strings take them. A NUL would end the C string early, so
+    /// `"front\u{0}EVIL"` would be stored as `front`: refused instead, before anything is sent.
+    static func parameterTexts(_ parameters: [(any PostgresEncodable)?]) throws -> [String?] {
+        try parameters.map { parameter in
+            guard let text = parameter?.postgresText else { return nil }
+            guard !text.utf8.contains(0) else {
+                throw PostgresError(.unstorableParameter, "a text parameter contains a NUL character")
+            }
+            return text
+        }
     }
 
     /// Sends an already-prepared statement without waiting for its answer, for the pool's
@@ -119,7 +131,7 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let handle, let name = preparedStatements[sql.text], PQstatus(handle) == CONNECTION_OK,
             PQtransactionStatus(handle) == PQTRANS_IDLE, !Self.socketHasPendingInput(handle)
         else { return nil }
-        let texts = parameters.map { $0?.postgresText }
+        let texts = try Self.parameterTexts(parameters)
         let sent = withOptionalCStringArray(texts) { pointers in
             PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }

@@ -54,7 +54,8 @@ extension Date: PostgresDecodable {
 }
 
 extension PostgresError {
+    /// The value itself is left out of the message: it may be a secret, and messages are logged.
     static func cannotDecode(_ text: String, as type: String) -> PostgresError {
-        PostgresError(.decoding, "cannot decode \(text.prefix(64).debugDescription) as \(type)")
+        PostgresError(.decoding, "cannot decode a value of \(text.utf8.count) bytes as \(type)")
     }
 }

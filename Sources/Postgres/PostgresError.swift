@@ -1,6 +1,6 @@
 /// An error from the database layer. Server errors keep the fields PostgreSQL reports, so callers
 /// can map a constraint name or SQLSTATE to their own error codes without parsing messages.
-public struct PostgresError: Error, CustomStringConvertible, Sendable {
+public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {
         /// A new connection could not be opened (database down, wrong URL, bad credentials).
         case connectionFailed
@@ -16,6 +16,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         case decoding
         /// The library was used wrongly (for example a transaction inside a transaction).
         case misuse
+        /// A parameter PostgreSQL could not store as given: text with a NUL character, which
+        /// libpq would silently cut at the NUL. Nothing was sent; callers answer 400.
+        case unstorableParameter
     }
 
     public var kind: Kind
@@ -55,18 +58,26 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
             // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash, cannot connect now).
             guard let state = sqlState else { return false }
             return state.hasPrefix("08") || state == "57P01" || state == "57P02" || state == "57P03"
-        case .decoding, .misuse:
+        case .decoding, .misuse, .unstorableParameter:
             return false
         }
     }
 
+    /// What logs may show. A server error's message and detail can quote row values
+    /// (`Failing row contains (...)`, `Key (code)=(1234)`, `invalid input syntax: "..."`),
+    /// which may be PINs or secrets: only the SQLSTATE and the names of the constraint, table
+    /// and column are shown for those. Other kinds' messages are the library's own words.
     public var description: String {
-        var parts = ["PostgresError.\(kind): \(message)"]
+        var parts = ["PostgresError.\(kind)"]
+        if kind != .server { parts[0] += ": \(message)" }
         if let sqlState { parts.append("sqlstate=\(sqlState)") }
         if let constraint { parts.append("constraint=\(constraint)") }
-        if let detail { parts.append("detail=\(detail)") }
+        if let table { parts.append("table=\(table)") }
+        if let column { parts.append("column=\(column)") }
         return parts.joined(separator: " ")
     }
+
+    public var debugDescription: String { description }
 }
 
 /// SQLSTATE codes the application reacts to. The full list is in PostgreSQL's appendix A.

@@ -15,6 +15,14 @@ public struct PostgresResult: Sendable {
         }
         return rows.first
     }
+
+    /// The first row of a statement that always returns one (an aggregate, `INSERT ...
+    /// RETURNING`, a row this transaction holds). Throws rather than trapping as `rows[0]`
+    /// would, so a broken assumption costs one request a 500, not the process.
+    public func firstRow() throws -> PostgresRow {
+        guard let row = rows.first else { throw PostgresError(.misuse, "expected a row, got none") }
+        return row
+    }
 }
 
 /// One row. Values are decoded by column index or name into any `PostgresDecodable` type;

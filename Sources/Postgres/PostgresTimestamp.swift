@@ -4,19 +4,29 @@ import struct Foundation.Date
 /// which are slow and locale-sensitive.
 enum PostgresTimestamp {
     /// `2026-11-27T05:17:45.123456Z` (microseconds: PostgreSQL's precision).
+    /// Dates outside `CivilDate.supportedSeconds` are clamped into it rather than trapping;
+    /// the API refuses them before they get here.
     static func format(_ date: Date) -> String {
-        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
-        var seconds = totalMicros / 1_000_000
-        var micros = totalMicros % 1_000_000
-        if micros < 0 { micros += 1_000_000; seconds -= 1 }
+        let interval = date.timeIntervalSince1970
+        var seconds = CivilDate.clampedSeconds(interval)
+        var micros = Int64(0)
+        if CivilDate.isSupported(secondsSince1970: interval) {
+            micros = Int64(((interval - Double(seconds)) * 1_000_000).rounded())
+            if micros >= 1_000_000 { micros -= 1_000_000; seconds += 1 }
+        }
         return CivilDate.dateTime(secondsSince1970: seconds) + ".\(CivilDate.zeroPadded(micros, 6))Z"
     }
 
-    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]]` (PostgreSQL's ISO output; a `T`
-    /// separator is accepted too). Returns nil for anything else, including `infinity`.
+    /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM[:SS]]][ BC]` (PostgreSQL's ISO output; a
+    /// `T` separator is accepted too), years of more than four digits and BC included, so that
+    /// no value a `timestamptz` column can hold fails to read. Nil for anything else, including
+    /// `infinity`.
     static func parse(_ text: String) -> Date? {
         var scanner = Scanner(Array(text.utf8))
-        guard let year = scanner.number(digits: 4), scanner.skip("-"),
+        guard var year = scanner.number(digits: 4) else { return nil }
+        // PostgreSQL's timestamps end at 294276 AD: two more digits at most.
+        for _ in 0..<2 { if let digit = scanner.digit() { year = year * 10 + Int64(digit) } }
+        guard scanner.skip("-"),
             let month = scanner.number(digits: 2), scanner.skip("-"),
             let day = scanner.number(digits: 2), scanner.skip(" ") || scanner.skip("T"),
             let hour = scanner.number(digits: 2), scanner.skip(":"),
@@ -32,7 +42,7 @@ enum PostgresTimestamp {
             }
         }
         var offsetSeconds: Int64 = 0
-        if !scanner.atEnd {
+        if !scanner.atEnd, scanner.peek != UInt8(ascii: " ") {
             let sign: Int64
             if scanner.skip("+") { sign = 1 } else if scanner.skip("-") { sign = -1 } else if scanner.skip("Z") { sign = 0 } else { return nil }
             if sign != 0 {
@@ -42,6 +52,11 @@ enum PostgresTimestamp {
                 if scanner.skip(":"), let offsetSecs = scanner.number(digits: 2) { offset += offsetSecs }
                 offsetSeconds = sign * offset
             }
+        }
+        // Year 1 BC is year 0 of the proleptic calendar the day arithmetic uses.
+        if scanner.skip(" ") {
+            guard scanner.skip("B"), scanner.skip("C") else { return nil }
+            year = 1 - year
         }
         guard scanner.atEnd, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
@@ -55,6 +70,7 @@ enum PostgresTimestamp {
         var index = 0
         init(_ bytes: [UInt8]) { self.bytes = bytes }
         var atEnd: Bool { index == bytes.count }
+        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
         mutating func skip(_ character: Unicode.Scalar) -> Bool {
             guard index < bytes.count, bytes[index] == UInt8(ascii: character) else { return false }

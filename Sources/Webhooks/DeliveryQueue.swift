@@ -101,6 +101,6 @@ public struct DeliveryQueue: Sendable {
     public func backlog() async throws -> Int {
         try await database.query(
             "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending')"
-        ).rows[0].decode(Int.self, at: 0)
+        ).firstRow().decode(Int.self, at: 0)
     }
 }

@@ -41,7 +41,7 @@ public struct WebhookStore: Sendable {
             _ = try connection.query("SELECT 1 FROM oauth_clients WHERE client_id = $1 FOR UPDATE", [clientID])
             let count = try connection.query(
                 "SELECT count(*) FROM webhooks WHERE client_id = $1 AND deleted_at IS NULL", [clientID]
-            ).rows[0].decode(Int.self, at: 0)
+            ).firstRow().decode(Int.self, at: 0)
             guard count < Webhook.maxPerClient else { return .failure(.limitReached) }
             let row = try connection.query(
                 """
@@ -49,7 +49,7 @@ public struct WebhookStore: Sendable {
                 VALUES ($1, $2, $3, $4, $5) RETURNING *
                 """,
                 [id, clientID, checked.absoluteString, PostgresTextArray(Array(Set(eventTypes)).sorted()), PostgresBytes(sealed)]
-            ).rows[0]
+            ).firstRow()
             return .success(try Webhook(row: row))
         }
         return (try result.get(), secret)
