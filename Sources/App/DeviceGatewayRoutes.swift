@@ -36,10 +36,16 @@ struct DeviceGatewayRoutes: Sendable {
         try HandWrittenJSON.field(object, name, type)
     }
 
-    private static func timestamp(_ object: [String: Any], _ name: String) throws -> Date? {
+    /// A time a lock reports, which is stored and shown again: strict RFC 3339 inside the window
+    /// a lock's clock can plausibly read (`DeviceTimeWindow`). A year-10000 `device_time` was
+    /// once stored and then failed every read of the lock.
+    private static func timestamp(_ object: [String: Any], _ name: String, now: Date = Date()) throws -> Date? {
         guard let text = try field(object, name, String.self) else { return nil }
-        guard let date = try? Date(text, strategy: .iso8601) else {
+        guard let date = StrictTimestampTranscoder.parse(text) else {
             throw APIError(.badRequest, "INVALID_REQUEST", "\(name) must be an RFC 3339 timestamp.")
+        }
+        guard DeviceTimeWindow.contains(date, now: now) else {
+            throw APIError(.badRequest, "INVALID_REQUEST", "\(name) must lie between \(DeviceTimeWindow.earliestText) and \(DeviceTimeWindow.futureYears) years from now.")
         }
         return date
     }
@@ -96,12 +102,12 @@ struct DeviceGatewayRoutes: Sendable {
         guard let object = try field(body, "offline_code", [String: Any].self),
             let kind = try field(object, "offline_access_code_type", String.self).flatMap(OfflineCodeKind.init(rawValue:)),
             let version = try keyVersion(try field(object, "key_version", Int.self)),
-            let period = try field(object, "slot_period", Int.self),
+            let period = try field(object, "slot_period", Int.self), (0...Int(Int32.max)).contains(period),
             let slot = try field(object, "slot", Int.self), (0..<5).contains(slot)
         else {
             throw APIError(
                 .badRequest, "INVALID_REQUEST",
-                "offline_code needs offline_access_code_type, key_version, slot_period and slot (0 to 4).")
+                "offline_code needs offline_access_code_type, key_version, slot_period (0 to 2147483647) and slot (0 to 4).")
         }
         return OfflineGrantReference(kind: kind, keyVersion: version, period: Int64(period), slot: slot)
     }

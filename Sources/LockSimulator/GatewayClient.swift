@@ -52,7 +52,9 @@ struct GatewayClient: Sendable {
         let object = try await send("GET", "device/v1/commands?wait=\(wait)", body: nil)
         let list = object["commands"] as? [[String: Any]] ?? []
         return list.compactMap { item in
-            guard let id = item["command_id"] as? String, let type = item["type"] as? String else { return nil }
+            // Ids go back into a URL path: anything but a UUID is skipped, never spliced in.
+            guard let id = item["command_id"] as? String, UUID(uuidString: id) != nil, let type = item["type"] as? String
+            else { return nil }
             let payload = (item["payload"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
             return Command(id: id, type: type, payload: payload)
         }
@@ -76,7 +78,8 @@ struct GatewayClient: Sendable {
     }
 
     private func send(_ method: String, _ path: String, body: [String: any Sendable]?) async throws -> [String: Any] {
-        var request = URLRequest(url: URL(string: path, relativeTo: baseURL)!)
+        guard let url = URL(string: path, relativeTo: baseURL) else { throw HTTPFailure(status: 0, body: "not a URL: \(path)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 40
         request.setValue("Bearer \(credential)", forHTTPHeaderField: "Authorization")

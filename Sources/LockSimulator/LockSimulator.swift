@@ -114,7 +114,9 @@ public struct LockSimulator: Sendable {
             }
             struct Clock: Decodable { let now: String }
             let clock = try await request.decode(as: Clock.self, context: context)
-            guard let date = try? Date(clock.now, strategy: .iso8601) else { return Response(status: .badRequest) }
+            // Within a century of now: a lock's clock, not a value that overflows hour arithmetic.
+            guard let date = try? Date(clock.now, strategy: .iso8601), abs(date.timeIntervalSinceNow) < 100 * 365.25 * 86_400
+            else { return Response(status: .badRequest) }
             lock.update { $0.clockOffsetSeconds = date.timeIntervalSinceNow }
             return try Self.json(lock.snapshot)
         }
