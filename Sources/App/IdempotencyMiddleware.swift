@@ -12,8 +12,13 @@ import Postgres
 /// Keys are scoped by the caller (owner and OAuth client, whatever access token it uses now)
 /// and kept 24 hours. The first request claims the key in PostgreSQL, so concurrent repeats on
 /// any instance see it: same body → the stored first response again; another body → 409
-/// `IDEMPOTENCY_KEY_REUSED`; still running → 409 `IDEMPOTENCY_KEY_IN_USE`. A 5xx is not
-/// stored, so the request can be retried with the same key.
+/// `IDEMPOTENCY_KEY_REUSED`; still running → 409 `IDEMPOTENCY_KEY_IN_USE`.
+///
+/// A replay can carry what is shown once (a pairing's device credential, PINs), so the caller
+/// is authorized first, as the route itself would: a bearer token without `locks.write` (every
+/// POST of the resource API needs it) never claims or replays a key and meets the route's own
+/// 403. Only successful (2xx) responses are stored; any other answer frees the key, so the
+/// request can be retried with it.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
@@ -50,7 +55,7 @@ struct IdempotencyMiddleware: RouterMiddleware {
             try? await release(scope: scope, key: key)
             throw error
         }
-        guard response.status.code < 500 else {
+        guard (200..<300).contains(response.status.code) else {
             try? await release(scope: scope, key: key)
             return response
         }
@@ -67,9 +72,11 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     /// Whose keys these are: an owner through one client (bearer), or a client itself (Basic).
+    /// Nil, so the route answers for itself, when the caller may not make this request at all.
     private func callerScope(_ request: Request) async throws -> String? {
         guard let authorization = request.headers[.authorization] else { return nil }
         if let token = BearerAuthMiddleware.bearerToken(in: authorization), let grant = try await tokens.authenticate(accessToken: token) {
+            guard grant.scopes.contains(.locksWrite) else { return nil }
             return "owner:\(grant.ownerID.uuidString.lowercased()) client:\(grant.clientID)"
         }
         let path = request.uri.path
