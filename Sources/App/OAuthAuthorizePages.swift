@@ -10,14 +10,19 @@ import OAuth
 struct OAuthAuthorizePages: Sendable {
     let services: OAuthServices
 
-    static let requestCookie = "lc_authz"
-    static let sessionCookie = "lc_session"
+    /// Cookie names. With an https public URL they carry the `__Host-` prefix, which browsers
+    /// accept only from a secure origin, with `Path=/` and no `Domain`: a sibling subdomain or a
+    /// plain-http page on the same host cannot plant or overwrite them.
+    var requestCookie: String { (services.secureCookies ? "__Host-" : "") + "lc_authz" }
+    var sessionCookie: String { (services.secureCookies ? "__Host-" : "") + "lc_session" }
 
     var formAction: String { services.basePath + "/oauth/authorize" }
     var continuePath: String { services.basePath + "/oauth/authorize/continue" }
 
     func authorize(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let query = FormParameters(urlEncoded: request.uri.query ?? "")
+        guard let query = try? FormParameters(urlEncoded: request.uri.query ?? "") else {
+            return HTMLPage.error(.badRequest, title: "Invalid sign-in link", message: "This sign-in link is malformed. Start again from the application.")
+        }
         // 1. Client and redirect URI first: until both are known good, never redirect.
         guard let clientID = query["client_id"], !query.repeated.contains("client_id"),
             let client = try await services.clients.find(id: clientID)
@@ -54,20 +59,21 @@ struct OAuthAuthorizePages: Sendable {
 
         let forceLogin = query["prompt"]?.split(separator: " ").contains("login") ?? false
         var ownerID: UUID?
-        if !forceLogin, let session = request.cookies[Self.sessionCookie]?.value {
+        let session = forceLogin ? nil : request.cookies[sessionCookie]?.value
+        if let session {
             ownerID = try await services.sessions.owner(session: session)
         }
         let handle = try await services.requests.create(
             client: client, redirectURI: redirectURI, scope: Scope.format(scopes), state: state, codeChallenge: challenge,
-            forceLogin: forceLogin, ownerID: ownerID)
+            forceLogin: forceLogin, ownerID: ownerID, session: session)
         var response = try await page(for: handle, message: nil)
-        response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.requestCookie, handle, maxAge: AuthorizationRequestStore.lifetimeSeconds)))
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(requestCookie, handle, maxAge: AuthorizationRequestStore.lifetimeSeconds)))
         return response
     }
 
     /// Shows the current step again after a POST (the 303 target).
     func continueFlow(_ request: Request, context: AppRequestContext) async throws -> Response {
-        guard let handle = request.cookies[Self.requestCookie]?.value else { return Self.expired() }
+        guard let handle = request.cookies[requestCookie]?.value else { return Self.expired() }
         let message: String? = switch request.uri.queryParameters["notice"] {
         case "failed": "The email or password is incorrect."
         case "throttled": "Too many failed sign-ins. Wait a few minutes, then try again."
@@ -78,10 +84,15 @@ struct OAuthAuthorizePages: Sendable {
 
     func submit(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
-        guard case .parameters(let form) = try await FormParameters.read(&request, allowJSON: false, maxBytes: services.maxBodyBytes) else {
+        let form: FormParameters
+        switch try await FormParameters.read(&request, allowJSON: false, maxBytes: services.maxBodyBytes) {
+        case .parameters(let read): form = read
+        case .malformedForm, .malformedJSON:
+            return HTMLPage.error(.badRequest, title: "Invalid form", message: "The form could not be read. Submit it from the sign-in page.")
+        case .unsupportedMediaType:
             return HTMLPage.error(.unsupportedMediaType, title: "Unsupported form", message: "Submit the form from the sign-in page.")
         }
-        guard let handle = request.cookies[Self.requestCookie]?.value,
+        guard let handle = request.cookies[requestCookie]?.value,
             let (pending, csrfHash) = try await services.requests.find(handle: handle)
         else { return Self.expired() }
         guard let token = form["csrf_token"],
@@ -101,17 +112,25 @@ struct OAuthAuthorizePages: Sendable {
                 try await services.throttle.recordFailure(email: email, address: address)
                 return Self.seeOther(continuePath + "?notice=failed")
             }
-            try await services.requests.attachOwner(handle: handle, ownerID: owner.id)
             let session = try await services.sessions.create(ownerID: owner.id)
+            guard let newHandle = try await services.requests.signedIn(handle: handle, ownerID: owner.id, session: session) else {
+                return Self.expired()
+            }
             var response = Self.seeOther(continuePath)
-            response.headers.append(HTTPField(name: .setCookie, value: cookie(Self.sessionCookie, session, maxAge: SessionStore.lifetimeSeconds)))
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(sessionCookie, session, maxAge: SessionStore.lifetimeSeconds)))
+            response.headers.append(HTTPField(name: .setCookie, value: cookie(requestCookie, newHandle, maxAge: AuthorizationRequestStore.lifetimeSeconds)))
             return response
         case "approve":
             guard let ownerID = pending.ownerID else { return Self.seeOther(continuePath) }
+            // Only the browser session that signed in for this request may decide it.
+            guard pending.isBound(toSession: request.cookies[sessionCookie]?.value) else { return Self.signInAgain() }
             guard try await services.requests.finish(handle: handle) else { return Self.expired() }
             let code = try await services.tokens.issueCode(for: pending, ownerID: ownerID)
             return Self.redirect(to: pending.redirectURI, with: ["code": code, "state": pending.state])
         case "deny":
+            guard pending.ownerID == nil || pending.isBound(toSession: request.cookies[sessionCookie]?.value) else {
+                return Self.signInAgain()
+            }
             guard try await services.requests.finish(handle: handle) else { return Self.expired() }
             return Self.redirect(to: pending.redirectURI, with: ["error": "access_denied", "state": pending.state])
         default:
@@ -139,6 +158,10 @@ struct OAuthAuthorizePages: Sendable {
         HTMLPage.error(.badRequest, title: "Sign-in expired", message: "This sign-in has expired or was already finished. Start again from the application.")
     }
 
+    static func signInAgain() -> Response {
+        HTMLPage.error(.forbidden, title: "Sign in again", message: "This browser is not signed in for this request. Start again from the application.")
+    }
+
     static func seeOther(_ location: String) -> Response {
         var headers = HTMLPage.headers()
         headers[.location] = location
@@ -146,15 +169,16 @@ struct OAuthAuthorizePages: Sendable {
     }
 
     /// 303 to the client's redirect URI with parameters appended to its own query.
+    /// The URI was checked at client registration (absolute, no fragment), so appending to it
+    /// is enough; values are percent-encoded, `+` included, since receivers read it as a space.
     static func redirect(to uri: String, with parameters: [String: String?]) -> Response {
-        var components = URLComponents(string: uri)!
-        var items = components.queryItems ?? []
-        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
-            if let value { items.append(URLQueryItem(name: name, value: value)) }
-        }
-        components.queryItems = items
-        // URLComponents leaves '+' alone in queries, which receivers read as a space.
-        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
-        return seeOther(components.string!)
+        seeOther(redirectLocation(to: uri, with: parameters))
+    }
+
+    static func redirectLocation(to uri: String, with parameters: [String: String?]) -> String {
+        let pairs = parameters.sorted(by: { $0.key < $1.key }).compactMap { name, value in value.map { (name: name, value: $0) } }
+        guard !pairs.isEmpty else { return uri }
+        let separator = !uri.contains("?") ? "?" : (uri.hasSuffix("?") || uri.hasSuffix("&") ? "" : "&")
+        return uri + separator + URLFormEncoding.encode(pairs)
     }
 }

@@ -14,6 +14,16 @@ public struct AuthorizationRequest: Sendable {
     public let forceLogin: Bool
     /// Set once the owner has signed in for this request (or had a live session).
     public let ownerID: UUID?
+    /// The hash of the browser session that signed in for this request: approve and deny
+    /// must carry that session's cookie.
+    public let sessionHash: [UInt8]?
+
+    /// True when `session` (the browser's session cookie) is the one this request was signed
+    /// in with. Compared in constant time; false for a request nobody has signed in to.
+    public func isBound(toSession session: String?) -> Bool {
+        guard let sessionHash, let session else { return false }
+        return SecretToken.constantTimeEquals(SecretToken.hash(session).bytes, sessionHash)
+    }
 }
 
 public struct AuthorizationRequestStore: Sendable {
@@ -27,7 +37,7 @@ public struct AuthorizationRequestStore: Sendable {
     /// Stores a new request; returns the handle for the browser's cookie.
     public func create(
         client: OAuthClient, redirectURI: String, scope: String, state: String?, codeChallenge: String?,
-        forceLogin: Bool, ownerID: UUID?
+        forceLogin: Bool, ownerID: UUID?, session: String?
     ) async throws -> String {
         let handle = SecretToken.generate(prefix: "")
         let csrf = Self.csrfToken(forHandle: handle)
@@ -41,11 +51,12 @@ public struct AuthorizationRequestStore: Sendable {
             try connection.query(
                 """
                 INSERT INTO oauth_authorization_requests
-                    (handle_hash, csrf_hash, client_id, redirect_uri, scope, state, code_challenge, force_login, owner_id, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now() + make_interval(secs => $10))
+                    (handle_hash, csrf_hash, client_id, redirect_uri, scope, state, code_challenge, force_login, owner_id,
+                     session_hash, expires_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))
                 """,
                 [SecretToken.hash(handle), SecretToken.hash(csrf), client.id, redirectURI, scope, state, codeChallenge,
-                 forceLogin, ownerID, Self.lifetimeSeconds])
+                 forceLogin, ownerID, ownerID == nil ? nil : session.map(SecretToken.hash), Self.lifetimeSeconds])
         }
         return handle
     }
@@ -62,7 +73,7 @@ public struct AuthorizationRequestStore: Sendable {
         guard let row = try await database.query(
             """
             SELECT r.redirect_uri, r.scope, r.state, r.code_challenge, r.force_login, r.owner_id, r.csrf_hash,
-                   c.client_id, c.name, c.redirect_uris
+                   c.client_id, c.name, c.redirect_uris, r.session_hash
             FROM oauth_authorization_requests r JOIN oauth_clients c USING (client_id)
             WHERE r.handle_hash = $1 AND r.expires_at > now()
             """, [SecretToken.hash(handle)]
@@ -73,14 +84,24 @@ public struct AuthorizationRequestStore: Sendable {
         let request = AuthorizationRequest(
             client: client, redirectURI: try row.decode(String.self, at: 0), scope: try row.decode(String.self, at: 1),
             state: try row.decode(String?.self, at: 2), codeChallenge: try row.decode(String?.self, at: 3),
-            forceLogin: try row.decode(Bool.self, at: 4), ownerID: try row.decode(UUID?.self, at: 5))
+            forceLogin: try row.decode(Bool.self, at: 4), ownerID: try row.decode(UUID?.self, at: 5),
+            sessionHash: try row.decode(PostgresBytes?.self, at: 10)?.bytes)
         return (request, try row.decode(PostgresBytes.self, at: 6).bytes)
     }
 
-    public func attachOwner(handle: String, ownerID: UUID) async throws {
-        try await database.query(
-            "UPDATE oauth_authorization_requests SET owner_id = $2 WHERE handle_hash = $1",
-            [SecretToken.hash(handle), ownerID])
+    /// After a sign-in: the request now belongs to `ownerID` through `session`, under a new
+    /// handle (returned for the cookie), so whoever knew the old handle, for example by
+    /// planting it in the victim's browser, holds nothing. Nil when the request is gone.
+    public func signedIn(handle: String, ownerID: UUID, session: String) async throws -> String? {
+        let newHandle = SecretToken.generate(prefix: "")
+        let updated = try await database.query(
+            """
+            UPDATE oauth_authorization_requests SET handle_hash = $2, csrf_hash = $3, owner_id = $4, session_hash = $5
+            WHERE handle_hash = $1 AND expires_at > now()
+            """,
+            [SecretToken.hash(handle), SecretToken.hash(newHandle), SecretToken.hash(Self.csrfToken(forHandle: newHandle)),
+             ownerID, SecretToken.hash(session)])
+        return updated.affectedRows == 1 ? newHandle : nil
     }
 
     /// Ends the request (approved or denied): true only for the first caller, so a double
