@@ -27,6 +27,8 @@ public final class SimulatedLock: Sendable {
         public var activatedOfflineCodes = 0
         /// Events waiting for the gateway (the lock is offline, or the gateway did not answer).
         public var unsentEvents = 0
+        /// Wrong PINs and lockouts of the keypad, whatever the model (online codes too).
+        public var keypad = KeypadFailureBudget()
     }
 
     public struct KeypadCode: Sendable, Codable {
@@ -188,12 +190,17 @@ public final class SimulatedLock: Sendable {
 
     /// A person types `pin` on the keypad. An online code inside its window or an offline PIN
     /// the verifier accepts unlocks the door (`access_code.used`); an erase code retires the
-    /// offline codes issued before it; anything else is `access_code.incorrect_attempt`.
+    /// offline codes issued before it; anything else is `access_code.incorrect_attempt`. The
+    /// keypad's failure budget comes first, for every model: while it is locked out nothing is
+    /// even compared.
     public func typePIN(_ pin: String) async -> KeypadOutcome {
         let at = now
         let outcome: KeypadOutcome
         var event: [String: any Sendable] = ["occurred_at": at.formatted(.iso8601)]
-        if let match = snapshot.codes.first(where: { $0.value.accepts(pin, at: at) })?.key {
+        if snapshot.keypad.lockedOut(at: at) != nil {
+            outcome = .lockedOut
+            event["type"] = "access_code.incorrect_attempt"
+        } else if let match = snapshot.codes.first(where: { $0.value.accepts(pin, at: at) })?.key {
             outcome = .unlocked
             event["type"] = "access_code.used"
             event["access_code_id"] = match
@@ -207,13 +214,14 @@ public final class SimulatedLock: Sendable {
                 outcome = .erased
                 event["type"] = "access_code.used"
                 event["offline_code"] = Self.reference(grant)
-            case .lockedOut?:
-                outcome = .lockedOut
-                event["type"] = "access_code.incorrect_attempt"
             case .rejected?, nil:
                 outcome = .rejected
                 event["type"] = "access_code.incorrect_attempt"
             }
+        }
+        if outcome != .lockedOut {
+            let accepted = outcome == .unlocked || outcome == .erased
+            update { $0.keypad.record(accepted: accepted, at: at) }
         }
         if outcome == .unlocked { update { $0.lockState = "unlocked" } }
         await report(event)

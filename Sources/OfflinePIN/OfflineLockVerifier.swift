@@ -10,7 +10,6 @@ public struct OfflineLockVerifier: Sendable {
         /// An erase code: every offline code of its key version or older is revoked.
         case erased(OfflinePINScheme.Grant)
         case rejected
-        case lockedOut(until: Date)
     }
 
     public struct Activated: Sendable, Codable, Equatable {
@@ -20,9 +19,6 @@ public struct OfflineLockVerifier: Sendable {
     }
 
     public static let maxActivated = 199
-    public static let attemptsBeforeLockout = 5
-    public static let firstLockout: TimeInterval = 15 * 60
-    public static let longestLockout: TimeInterval = 24 * 3600
 
     public let digits: Int
     public private(set) var keyVersion: UInt16
@@ -30,9 +26,6 @@ public struct OfflineLockVerifier: Sendable {
     public private(set) var activated: [Activated] = []
     /// Grants removed at the lock (over Bluetooth) before their end: never accepted again.
     public private(set) var revoked: [OfflinePINScheme.Grant] = []
-    public private(set) var failedAttempts = 0
-    public private(set) var lockouts = 0
-    public private(set) var lockedUntil: Date?
 
     public init(key: SymmetricKey, keyVersion: UInt16, digits: Int = 9) {
         self.key = key
@@ -49,23 +42,11 @@ public struct OfflineLockVerifier: Sendable {
         SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("LCPIN1-next-key".utf8), using: key)))
     }
 
+    /// Decides on a typed PIN that is not one of the lock's online codes. The keypad's
+    /// `KeypadFailureBudget` is applied by the caller, around every PIN the keypad takes.
     public mutating func enter(_ pin: String, at now: Date) -> Outcome {
-        if let lockedUntil, now < lockedUntil { return .lockedOut(until: lockedUntil) }
         forgetEnded(at: now)
-        let outcome = decide(pin, at: now)
-        if case .rejected = outcome {
-            failedAttempts += 1
-            if failedAttempts >= Self.attemptsBeforeLockout {
-                let seconds = min(Self.firstLockout * pow(2, Double(lockouts)), Self.longestLockout)
-                lockedUntil = now.addingTimeInterval(seconds)
-                lockouts += 1
-                failedAttempts = 0
-            }
-        } else {
-            failedAttempts = 0
-            lockouts = 0
-        }
-        return outcome
+        return decide(pin, at: now)
     }
 
     private mutating func decide(_ pin: String, at now: Date) -> Outcome {

@@ -106,7 +106,7 @@ struct OfflinePINTests {
         func outside(_ outcome: OfflineLockVerifier.Outcome, _ grant: Grant) {
             outsideAttempts += 1
             switch outcome {
-            case .rejected, .lockedOut: break
+            case .rejected: break
             case .unlocked(let other), .erased(let other):
                 #expect(other != grant, "a PIN opened for its own grant outside its window: \(grant)")
                 chanceAccepts += 1
@@ -248,15 +248,27 @@ struct OfflinePINTests {
         }
     }
 
-    @Test("five wrong PINs lock the keypad out, for longer each time")
+    @Test("five wrong PINs lock the keypad out, for longer each time; a right one resets the count")
     func lockout() throws {
-        var lock = OfflineLockVerifier(key: Self.key, keyVersion: 1)
+        var keypad = KeypadFailureBudget()
         let now = Self.date(hour: 15_000)
-        for _ in 0..<5 { #expect(lock.enter("000000000", at: now) == .rejected) }
-        #expect(lock.enter("000000000", at: now.addingTimeInterval(60)) == .lockedOut(until: now.addingTimeInterval(900)))
+        for _ in 0..<4 { keypad.record(accepted: false, at: now) }
+        #expect(keypad.lockedOut(at: now) == nil)
+        keypad.record(accepted: false, at: now)
+        #expect(keypad.lockedOut(at: now.addingTimeInterval(60)) == now.addingTimeInterval(900))
+        #expect(keypad.lockedOut(at: now.addingTimeInterval(900)) == nil)
         let afterFirst = now.addingTimeInterval(901)
-        for _ in 0..<5 { _ = lock.enter("000000000", at: afterFirst) }
-        #expect(lock.enter("000000000", at: afterFirst) == .lockedOut(until: afterFirst.addingTimeInterval(1800)))
+        for _ in 0..<5 { keypad.record(accepted: false, at: afterFirst) }
+        #expect(keypad.lockedOut(at: afterFirst) == afterFirst.addingTimeInterval(1800))
+        // Many lockouts in a row stay at the 24-hour cap (and never overflow).
+        var later = afterFirst
+        for _ in 0..<40 {
+            later = later.addingTimeInterval(2 * 86_400)
+            for _ in 0..<5 { keypad.record(accepted: false, at: later) }
+        }
+        #expect(keypad.lockedOut(at: later) == later.addingTimeInterval(86_400))
+        keypad.record(accepted: true, at: later.addingTimeInterval(86_400))
+        #expect(keypad.lockouts == 0 && keypad.failedAttempts == 0)
     }
 
     @Test("random guesses almost never open a lock (measured false-accept rate)")
