@@ -27,12 +27,13 @@ def wait_until(check, timeout=10, interval=0.1):
 class Fleet:
     """A fresh owner with two paired locks run by `lockcloud simulate`."""
 
-    def __init__(self, base_url, lockcloud_bin, database_url):
+    def __init__(self, base_url, lockcloud_bin, database_url, model=None):
         email, password = create_owner(lockcloud_bin, database_url)
         self.base_url = base_url
         self.api = requests.Session()
         self.api.headers["Authorization"] = "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]
-        self.locks = [self.api.post(f"{base_url}/locks", json={"name": f"Door {i}", "timezone": "UTC"}).json()
+        model_field = {"model": model} if model else {}
+        self.locks = [self.api.post(f"{base_url}/locks", json={"name": f"Door {i}", "timezone": "UTC", **model_field}).json()
                       for i in range(2)]
         workdir = os.environ["LOCKCLOUD_TEST_WORKDIR"]
         self.credentials_file = os.path.join(workdir, f"fleet-{self.locks[0]['lock_id']}.json")
