@@ -170,19 +170,20 @@ def test_a_read_only_token_cannot_replay_a_pairing(base_url, lockcloud_bin, data
 
 
 def test_only_successful_responses_are_stored_for_replay(base_url, lockcloud_bin, database_url):
-    api, lock, _ = paired_lock(base_url, lockcloud_bin, database_url, "Retry")
-    codes = f"{base_url}/locks/{lock['lock_id']}/access_codes"
-    taken = requests.post(codes, json={"code": "6655"}, headers=api)
-    assert taken.status_code == 201
-    body = {"code": "6655", "name": "second"}
-    conflict = requests.post(codes, json=body, headers={**api, "Idempotency-Key": "code-1"})
-    assert conflict.status_code == 409
-    # The conflict goes away; the same key and body now create the code instead of replaying 409.
-    moved = requests.patch(f"{base_url}/access_codes/{taken.json()['access_code_id']}", json={"code": "7788"}, headers=api)
-    assert moved.status_code == 200, moved.text
-    retried = requests.post(codes, json=body, headers={**api, "Idempotency-Key": "code-1"})
-    assert retried.status_code == 201, retried.text
+    api, lock, device = paired_lock(base_url, lockcloud_bin, database_url, "Retry")
+    act = lambda: requests.post(f"{base_url}/locks/{lock['lock_id']}/actions", json={"action": "unlock"},
+                                headers={**api, "Idempotency-Key": "unlock-1"})
+    # Not heard from yet: offline. Seam retries the same request with the same key later.
+    offline = act()
+    assert offline.status_code == 409 and offline.json()["error_code"] == "DEVICE_OFFLINE"
+    assert requests.post(f"{base_url}/device/v1/heartbeat", json={}, headers=device).status_code == 200
+    retried = act()
+    assert retried.status_code == 202, retried.text
     assert retried.headers.get("Idempotent-Replayed") is None
+    # The success is what is kept now.
+    again = act()
+    assert again.status_code == 202 and again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json()["action_id"] == retried.json()["action_id"]
 
 
 # 7. A sign-in handle planted before sign-in is worthless after it.
