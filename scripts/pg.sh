@@ -28,8 +28,9 @@ start() {
   # fsync off: these clusters are for development and tests, and disposable.
   local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-0}" = 1 ] && durability=""
+  # terse: PostgreSQL's own log leaves out DETAIL lines, which quote row values (PINs, secrets).
   as_owner "$pgbin/pg_ctl" -D "$datadir" -l "$datadir/server.log" -w -t 30 -o \
-    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $durability -c max_connections=200 ${PG_EXTRA_OPTIONS:-}" \
+    "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' $durability -c max_connections=200 -c log_error_verbosity=terse ${PG_EXTRA_OPTIONS:-}" \
     start >/dev/null
 }
 

@@ -2,6 +2,7 @@
 attacker would try it: an outsider at the OAuth pages, a hostile lock at the gateway, an owner's
 own read-only token, a planted sign-in handle, a guest at the keypad of a simple lock."""
 import http.client
+import os
 import re
 import urllib.parse as urlparse
 
@@ -147,6 +148,11 @@ def test_the_server_log_holds_no_pin_or_secret(start_server, lockcloud_bin, data
                   auth=("seam", "seamsecret"))
     log = server.output()
     assert log.strip(), "the debug log should not be empty"
+    # PostgreSQL's own log too, where scripts/pg.sh starts it (log_error_verbosity=terse).
+    cluster_log = os.path.join(os.environ["LOCKCLOUD_TEST_WORKDIR"], "pg", "server.log")
+    if os.path.exists(cluster_log):
+        with open(cluster_log, errors="replace") as f:
+            log += f.read()
     for secret in secrets_used:
         assert secret not in log, f"{secret[:6]}... appears in the server log"
     assert "Failing row" not in log
