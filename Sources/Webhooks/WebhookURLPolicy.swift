@@ -5,9 +5,9 @@ import Glibc
 #endif
 
 /// Which webhook destinations are allowed. Against request forgery: `https` only (plain `http`
-/// only when configured, as in development), no credentials in the URL, and no destination on
-/// a loopback, private, link-local or otherwise internal network unless configured (the
-/// `make run` demo allows loopback). Checked at registration and again before each attempt,
+/// only when configured, as in development), no credentials in the URL, and no destination in
+/// a special-purpose, private, multicast or reserved range (SpecialPurposeAddresses.swift)
+/// unless configured (the `make run` demo allows loopback). Checked at registration and again before each attempt,
 /// because a name can resolve elsewhere later.
 public struct WebhookURLPolicy: Sendable {
     public var allowHTTP: Bool
@@ -84,27 +84,13 @@ public struct WebhookURLPolicy: Sendable {
         return addresses
     }
 
-    /// Loopback, private (RFC 1918, RFC 4193), link-local, carrier-grade NAT, unspecified,
-    /// multicast, reserved and IPv4-mapped forms of those.
-    static func isInternal(_ address: [UInt8]) -> Bool {
-        if address.count == 16 {
-            if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff {
-                return isInternal(Array(address[12..<16]))  // ::ffff:a.b.c.d
-            }
-            if address[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
-            if address[0] & 0xfe == 0xfc { return true }  // fc00::/7 unique local
-            if address[0] == 0xfe && address[1] & 0xc0 == 0x80 { return true }  // fe80::/10 link-local
-            if address[0] == 0xff { return true }  // multicast
-            return false
-        }
-        guard address.count == 4 else { return true }
-        let (a, b) = (address[0], address[1])
-        return a == 0 || a == 10 || a == 127 || a >= 224  // this network, private, loopback, multicast/reserved
-            || (a == 169 && b == 254)  // link-local (cloud metadata endpoints live here)
-            || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)  // private
-            || (a == 100 && (64...127).contains(b))  // carrier-grade NAT
-            || (a == 192 && b == 0 && address[2] == 0)  // IETF protocol assignments
-            || (a == 198 && (18...19).contains(b))  // benchmarking
+    /// A strict IPv4 dotted quad or IPv6 literal (inet_pton), else nil.
+    static func parseLiteral(_ host: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
     }
 
     static func text(_ address: [UInt8]) -> String {
