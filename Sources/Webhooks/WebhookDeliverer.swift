@@ -87,11 +87,14 @@ public struct WebhookDeliverer: Sendable {
     /// One round: claims up to `concurrency` deliveries and sends them side by side.
     public func deliverDue() async throws -> Int {
         // The lease outlasts one attempt (bounded by the timeout) and the recording of its result.
-        let claims = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
-        await withTaskGroup(of: Void.self) { group in
-            for claim in claims { group.addTask { await self.deliver(claim) } }
+        let round = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
+        if round.dropped > 0 {
+            logger.info("webhook deliveries dropped: their grant was revoked", metadata: ["count": "\(round.dropped)"])
         }
-        return claims.count
+        await withTaskGroup(of: Void.self) { group in
+            for claim in round.claims { group.addTask { await self.deliver(claim) } }
+        }
+        return round.claims.count + round.dropped
     }
 
     func deliver(_ claim: DeliveryQueue.Claim) async {
