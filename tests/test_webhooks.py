@@ -126,6 +126,12 @@ def test_registration_needs_client_authentication(base_url, partner, receiver):
     ("https://169.254.169.254/latest/meta-data", "FORBIDDEN_WEBHOOK_DESTINATION"),
     ("https://[::1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
     ("https://[::ffff:127.0.0.1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    # Forms that reach an internal IPv4 through a translator or relay, and other special ranges.
+    ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://[2002:a9fe:a9fe::1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://[::169.254.169.254]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://[fec0::1]/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
+    ("https://192.0.2.10/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
     ("https://no-such-host.invalid/hook", "FORBIDDEN_WEBHOOK_DESTINATION"),
 ])
 def test_forbidden_destinations_are_refused_by_default(start_server, database_url, partner, url, error_code):

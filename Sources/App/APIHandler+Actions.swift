@@ -11,7 +11,8 @@ extension APIHandler {
         guard let lockID = UUID(uuidString: input.path.lockId) else { return .notFound(.init(body: .json(Self.lockNotFound))) }
         do {
             let action = try await actions.request(
-                ownerID: grant.ownerID, lockID: lockID, action: request.action.rawValue, customID: request.customId)
+                ownerID: grant.ownerID, lockID: lockID, action: request.action.rawValue, customID: request.customId,
+                clientID: grant.clientID)
             return .accepted(.init(body: .json(Self.body(action))))
         } catch ActionError.lockNotFound {
             return .notFound(.init(body: .json(Self.lockNotFound)))
@@ -41,7 +42,8 @@ extension APIHandler {
         }
         let action: LockAction
         do {
-            action = try await actions.request(ownerID: grant.ownerID, lockID: lockID, action: "unlock", customID: nil)
+            action = try await actions.request(
+                ownerID: grant.ownerID, lockID: lockID, action: "unlock", customID: nil, clientID: grant.clientID)
         } catch ActionError.lockNotFound {
             return .notFound(.init(body: .json(legacy("NOT_FOUND", "No lock with this id."))))
         } catch ActionError.deviceOffline {

@@ -79,7 +79,7 @@ public func buildApplication(
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
     var services: [any Service] = [DatabasePoolService(pool: pool), sweeper]
     if config.webhookDelivery {
-        services.append(webhookDelivery(config, sealer: sealer, policy: webhookPolicy, logger: logger))
+        services.append(try webhookDelivery(config, sealer: sealer, policy: webhookPolicy, logger: logger))
     }
 
     return Application(
@@ -103,14 +103,14 @@ struct DatabasePoolService: Service {
 }
 
 /// The delivery worker with its own two connections.
-func webhookDelivery(_ config: AppConfiguration, sealer: KeySealer, policy: WebhookURLPolicy, logger: Logger) -> WebhookDeliveryService {
+func webhookDelivery(_ config: AppConfiguration, sealer: KeySealer, policy: WebhookURLPolicy, logger: Logger) throws -> WebhookDeliveryService {
     let pool = PostgresConnectionPool(
         connection: config.connectionSettings, pool: .init(size: 2, acquireTimeout: .seconds(5)), logger: logger)
     let settings = DeliverySettings(
         timeoutSeconds: Double(config.webhookTimeoutSeconds), retryBaseSeconds: Double(config.webhookRetryBaseMilliseconds) / 1000,
         retryMaxDelaySeconds: Double(config.webhookRetryMaxDelaySeconds), retryWindowSeconds: config.webhookRetryWindowSeconds,
         concurrency: config.webhookConcurrency)
-    let deliverer = WebhookDeliverer(
+    let deliverer = try WebhookDeliverer(
         queue: DeliveryQueue(database: pool), sealer: sealer, policy: policy, settings: settings, logger: logger)
     return WebhookDeliveryService(deliverer: deliverer, pool: pool)
 }

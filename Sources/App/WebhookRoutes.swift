@@ -85,15 +85,16 @@ struct WebhookRoutes: Sendable {
         ])
     }
 
-    /// `GET /events`: as a client (Basic), the events of every owner it serves; as an owner's
-    /// bearer token (`locks.read`), that owner's. The envelopes go out as the database rendered
-    /// them, the same bytes webhooks carry.
+    /// `GET /events`: as a client (Basic), the events of every owner it serves; with an access
+    /// token (`locks.read`), that token's owner's, as the token's client sees them. Either way
+    /// from the client's live grant's start on, with other clients' identifiers nulled (see
+    /// EventFeed). The envelopes go out as the database rendered them, the same bytes webhooks carry.
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let audience: EventFeed.Audience
         if let token = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]) {
             guard let grant = try await tokens.authenticate(accessToken: token) else { throw BearerAuthMiddleware.invalidToken() }
             guard grant.scopes.contains(.locksRead) else { throw BearerAuthMiddleware.insufficientScope(.locksRead) }
-            audience = .owner(grant.ownerID)
+            audience = .grant(ownerID: grant.ownerID, clientID: grant.clientID)
         } else {
             audience = .client(try await client(request).id)
         }

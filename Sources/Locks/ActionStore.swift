@@ -41,8 +41,9 @@ public struct ActionStore: Sendable {
         self.database = database
     }
 
-    /// Queues `action` for the owner's lock. A repeated `customID` returns the first action.
-    public func request(ownerID: UUID, lockID: UUID, action: String, customID: String?) async throws -> LockAction {
+    /// Queues `action` for the owner's lock on behalf of OAuth client `clientID` (whose
+    /// identifiers its completion event will carry). A repeated `customID` returns the first action.
+    public func request(ownerID: UUID, lockID: UUID, action: String, customID: String?, clientID: String) async throws -> LockAction {
         if let customID, !StoredText.fits(customID, 1...200) { throw ActionError.invalidCustomID }
         let result = try await database.transaction { connection -> Result<LockAction, ActionError> in
             guard let lock = try connection.query(
@@ -59,9 +60,9 @@ public struct ActionStore: Sendable {
             // unique key; the loser's insert does nothing and it reads the winner's action.
             guard let inserted = try connection.query(
                 """
-                INSERT INTO lock_actions (lock_id, owner_id, action, custom_id) VALUES ($1, $2, $3, $4)
+                INSERT INTO lock_actions (lock_id, owner_id, action, custom_id, client_id) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (lock_id, custom_id) DO NOTHING RETURNING *
-                """, [lockID, ownerID, action, customID]
+                """, [lockID, ownerID, action, customID, clientID]
             ).singleRow() else {
                 return .success(try LockAction(row: try connection.query(
                     "SELECT * FROM lock_actions WHERE lock_id = $1 AND custom_id = $2", [lockID, customID]).firstRow()))
@@ -91,15 +92,16 @@ public struct ActionStore: Sendable {
             WITH timed_out AS (
                 UPDATE lock_actions SET status = 'failed', error_code = 'DEVICE_TIMEOUT', completed_at = now()
                 WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
-                RETURNING action_id, lock_id, owner_id, action, custom_id
+                RETURNING action_id, lock_id, owner_id, action, custom_id, client_id
             ), expired AS (
                 UPDATE device_commands SET status = 'expired', completed_at = now()
                 WHERE action_id IN (SELECT action_id FROM timed_out) AND status IN ('pending', 'delivered')
             )
-            INSERT INTO events (event_type, owner_id, device_id, data)
+            INSERT INTO events (event_type, owner_id, device_id, data, client_id)
             SELECT 'lock.action_completed', owner_id, lock_id,
                    jsonb_build_object('action_id', action_id, 'action', action, 'custom_id', custom_id,
-                                      'status', 'failed', 'error_code', 'DEVICE_TIMEOUT', 'device_id', lock_id)
+                                      'status', 'failed', 'error_code', 'DEVICE_TIMEOUT', 'device_id', lock_id),
+                   client_id
             FROM timed_out
             """, [timeoutSeconds]
         ).affectedRows

@@ -171,7 +171,7 @@ public struct DeviceGatewayStore: Sendable {
             let action = try connection.query(
                 """
                 UPDATE lock_actions SET status = $2, error_code = $3, performed_via = 'cloud', completed_at = now()
-                WHERE action_id = $1 AND status = 'pending' RETURNING action, custom_id
+                WHERE action_id = $1 AND status = 'pending' RETURNING action, custom_id, client_id
                 """, [actionID, success ? "success" : "failed", error]
             ).singleRow()
             if let action {
@@ -182,7 +182,9 @@ public struct DeviceGatewayStore: Sendable {
                 ]
                 if let customID = try action.decode(String?.self, at: 1) { data["custom_id"] = customID }
                 if let error { data["error_code"] = error }
-                try EventLog.append("lock.action_completed", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+                try EventLog.append(
+                    "lock.action_completed", ownerID: ownerID, deviceID: lockID, data: data,
+                    clientID: try action.decode(String?.self, at: 2), on: connection)
             }
             return .recorded
         }

@@ -4,12 +4,15 @@ import Postgres
 /// Appends events inside the caller's transaction, so an event exists exactly when the change
 /// that caused it was committed (the webhook worker delivers from this table).
 public enum EventLog {
+    /// `clientID`: the OAuth client whose request the event answers, when `data` carries that
+    /// request's identifiers (`action_id`, `custom_id`); other clients see those as null.
     public static func append(
-        _ type: String, ownerID: UUID, deviceID: UUID?, data: [String: any Sendable] = [:], on connection: PostgresConnection
+        _ type: String, ownerID: UUID, deviceID: UUID?, data: [String: any Sendable] = [:], clientID: String? = nil,
+        on connection: PostgresConnection
     ) throws {
         let json = try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys])
         try connection.query(
-            "INSERT INTO events (event_type, owner_id, device_id, data) VALUES ($1, $2, $3, $4::jsonb)",
-            [type, ownerID, deviceID, String(decoding: json, as: UTF8.self)])
+            "INSERT INTO events (event_type, owner_id, device_id, data, client_id) VALUES ($1, $2, $3, $4::jsonb, $5)",
+            [type, ownerID, deviceID, String(decoding: json, as: UTF8.self), clientID])
     }
 }

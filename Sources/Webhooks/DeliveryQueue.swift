@@ -22,16 +22,25 @@ public struct DeliveryQueue: Sendable {
         public let secretSealed: [UInt8]
         public let previousSecretSealed: [UInt8]?
         public let eventID: UUID
-        /// The envelope, rendered by the database: the same bytes on every attempt.
+        /// The envelope as the webhook's client may see it (event_envelope_for), rendered by the
+        /// database: the same bytes on every attempt.
         public let payload: String
         public let occurredAt: Date
     }
 
+    /// One round's claims, and how many due deliveries were dropped instead of claimed.
+    public struct Round: Sendable {
+        public let claims: [Claim]
+        public let dropped: Int
+    }
+
     /// Claims the due head of up to `limit` webhooks' queues: pending and due, or claimed
     /// earlier by an instance whose lease ran out (it died or hung: the event is sent again
-    /// rather than lost).
-    public func claim(limit: Int, leaseSeconds: Double) async throws -> [Claim] {
-        try await database.query(
+    /// rather than lost). A head that no live grant of the webhook's client covers any more
+    /// (the owner revoked it after the event was queued) is dropped instead: marked failed,
+    /// never sent. This is checked here, just before the attempt, not when the event was queued.
+    public func claim(limit: Int, leaseSeconds: Double) async throws -> Round {
+        let rows = try await database.query(
             """
             WITH heads AS (
                 SELECT h.delivery_id
@@ -47,26 +56,34 @@ public struct DeliveryQueue: Sendable {
                 FOR UPDATE OF w SKIP LOCKED
             )
             UPDATE webhook_deliveries d
-            SET status = 'sending', attempts = d.attempts + 1, lease_until = clock_timestamp() + make_interval(secs => $2)
-            FROM heads, webhooks w, events e
+            SET status = CASE WHEN covered.live THEN 'sending' ELSE 'failed' END,
+                attempts = d.attempts + CASE WHEN covered.live THEN 1 ELSE 0 END,
+                lease_until = CASE WHEN covered.live THEN clock_timestamp() + make_interval(secs => $2) END,
+                last_error = CASE WHEN covered.live THEN d.last_error ELSE $3 END
+            FROM heads, webhooks w, events e, LATERAL (SELECT event_visible_to(e, w.client_id) AS live) covered
             WHERE d.delivery_id = heads.delivery_id AND w.webhook_id = d.webhook_id AND e.event_id = d.event_id
               -- Checked again on the row itself: if another instance claimed it after this
               -- statement's snapshot was taken, PostgreSQL re-evaluates this on the new version.
               AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.lease_until < now()))
-            RETURNING d.delivery_id, d.webhook_id, d.attempts, w.url, w.secret_sealed,
+            RETURNING d.status = 'sending', d.delivery_id, d.webhook_id, d.attempts, w.url, w.secret_sealed,
                 CASE WHEN w.previous_secret_until > now() THEN w.previous_secret_sealed END,
-                d.event_id, event_envelope(e)::text, e.occurred_at
-            """, [limit, leaseSeconds]
-        ).rows.map { row in
+                d.event_id, event_envelope_for(e, w.client_id)::text, e.occurred_at
+            """, [limit, leaseSeconds, Self.droppedError]
+        ).rows
+        let claims = try rows.filter { try $0.decode(Bool.self, at: 0) }.map { row in
             Claim(
-                deliveryID: try row.decode(UUID.self, at: 0), webhookID: try row.decode(UUID.self, at: 1),
-                attempt: try row.decode(Int.self, at: 2), url: try row.decode(String.self, at: 3),
-                secretSealed: try row.decode(PostgresBytes.self, at: 4).bytes,
-                previousSecretSealed: try row.decode(PostgresBytes?.self, at: 5)?.bytes,
-                eventID: try row.decode(UUID.self, at: 6), payload: try row.decode(String.self, at: 7),
-                occurredAt: try row.decode(Date.self, at: 8))
+                deliveryID: try row.decode(UUID.self, at: 1), webhookID: try row.decode(UUID.self, at: 2),
+                attempt: try row.decode(Int.self, at: 3), url: try row.decode(String.self, at: 4),
+                secretSealed: try row.decode(PostgresBytes.self, at: 5).bytes,
+                previousSecretSealed: try row.decode(PostgresBytes?.self, at: 6)?.bytes,
+                eventID: try row.decode(UUID.self, at: 7), payload: try row.decode(String.self, at: 8),
+                occurredAt: try row.decode(Date.self, at: 9))
         }
+        return Round(claims: claims, dropped: rows.count - claims.count)
     }
+
+    /// `last_error` of a delivery dropped because its grant is gone.
+    public static let droppedError = "not sent: the owner's grant to this client was revoked (or never covered this event)"
 
     /// A 2xx: done. Ignored if the claim was lost meanwhile (its lease ran out and another
     /// instance took it).

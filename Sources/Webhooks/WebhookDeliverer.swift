@@ -2,9 +2,7 @@ import Foundation
 import Locks
 import Logging
 import Metrics
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 
 /// Delivery settings (all configurable; see the README).
 public struct DeliverySettings: Sendable {
@@ -43,7 +41,7 @@ public struct WebhookDeliverer: Sendable {
     let sealer: KeySealer
     let policy: WebhookURLPolicy
     let settings: DeliverySettings
-    let session: URLSession
+    let sender: WebhookSender
     let logger: Logger
 
     private let attempts = Counter(label: "lockcloud_webhook_attempts_total", dimensions: [("outcome", "success")])
@@ -52,18 +50,19 @@ public struct WebhookDeliverer: Sendable {
     private let backlog = Gauge(label: "lockcloud_webhook_backlog")
     private let latency = Timer(label: "lockcloud_webhook_delivery_latency_seconds", preferredDisplayUnit: .seconds)
 
-    public init(queue: DeliveryQueue, sealer: KeySealer, policy: WebhookURLPolicy, settings: DeliverySettings, logger: Logger) {
+    /// Throws when the system's TLS trust roots cannot be loaded.
+    public init(queue: DeliveryQueue, sealer: KeySealer, policy: WebhookURLPolicy, settings: DeliverySettings, logger: Logger) throws {
+        self.init(queue: queue, sealer: sealer, policy: policy, settings: settings, sender: try WebhookSender(), logger: logger)
+    }
+
+    /// Tests give their own sender (trusting their own certificate) and policy (resolver).
+    init(queue: DeliveryQueue, sealer: KeySealer, policy: WebhookURLPolicy, settings: DeliverySettings, sender: WebhookSender, logger: Logger) {
         self.queue = queue
         self.sealer = sealer
         self.policy = policy
         self.settings = settings
+        self.sender = sender
         self.logger = logger
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = settings.timeoutSeconds
-        configuration.timeoutIntervalForResource = settings.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = 4
-        configuration.httpCookieAcceptPolicy = .never
-        session = URLSession(configuration: configuration, delegate: RefuseRedirects(), delegateQueue: nil)
     }
 
     /// Runs until `keepGoing` says stop: claims what is due, sends it, and sleeps briefly when
@@ -88,11 +87,14 @@ public struct WebhookDeliverer: Sendable {
     /// One round: claims up to `concurrency` deliveries and sends them side by side.
     public func deliverDue() async throws -> Int {
         // The lease outlasts one attempt (bounded by the timeout) and the recording of its result.
-        let claims = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
-        await withTaskGroup(of: Void.self) { group in
-            for claim in claims { group.addTask { await self.deliver(claim) } }
+        let round = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
+        if round.dropped > 0 {
+            logger.info("webhook deliveries dropped: their grant was revoked", metadata: ["count": "\(round.dropped)"])
         }
-        return claims.count
+        await withTaskGroup(of: Void.self) { group in
+            for claim in round.claims { group.addTask { await self.deliver(claim) } }
+        }
+        return round.claims.count + round.dropped
     }
 
     func deliver(_ claim: DeliveryQueue.Claim) async {
@@ -123,7 +125,7 @@ public struct WebhookDeliverer: Sendable {
         }
     }
 
-    enum Outcome {
+    enum Outcome: Equatable {
         case success(Int)
         case rejected(Int)
         case unreachable(String)
@@ -131,8 +133,10 @@ public struct WebhookDeliverer: Sendable {
 
     func attempt(_ claim: DeliveryQueue.Claim) async -> Outcome {
         guard let url = URL(string: claim.url) else { return .unreachable("invalid URL") }
+        // Resolved and checked once; the request goes to exactly these addresses.
+        let destination: WebhookURLPolicy.Destination
         do {
-            try await policy.checkDestination(url)
+            destination = try await policy.vet(url)
         } catch {
             return .unreachable("\(error)")
         }
@@ -146,30 +150,17 @@ public struct WebhookDeliverer: Sendable {
         }
         let id = claim.eventID.uuidString.lowercased()
         let timestamp = Int(Date().timeIntervalSince1970)
-        var request = URLRequest(url: url, timeoutInterval: settings.timeoutSeconds)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("LockCloud-Webhooks/1", forHTTPHeaderField: "User-Agent")
-        request.setValue(id, forHTTPHeaderField: "webhook-id")
-        request.setValue(String(timestamp), forHTTPHeaderField: "webhook-timestamp")
-        request.setValue(WebhookSignature.header(id: id, timestamp: timestamp, body: body, keys: keys), forHTTPHeaderField: "webhook-signature")
+        let headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "LockCloud-Webhooks/1"), ("webhook-id", id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", WebhookSignature.header(id: id, timestamp: timestamp, body: body, keys: keys)),
+        ]
         do {
-            let (_, response) = try await session.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let status = try await sender.post(
+                body, headers: headers, to: destination, timeout: .nanoseconds(Int64(settings.timeoutSeconds * 1_000_000_000)))
             return (200..<300).contains(status) ? .success(status) : .rejected(status)
         } catch {
             return .unreachable("\(error)")
         }
-    }
-}
-
-/// A redirect could point anywhere, internal networks included: it counts as a failed attempt.
-final class RefuseRedirects: NSObject, URLSessionTaskDelegate, Sendable {
-    func urlSession(
-        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
-    ) {
-        completionHandler(nil)
     }
 }

@@ -5,17 +5,28 @@ import Glibc
 #endif
 
 /// Which webhook destinations are allowed. Against request forgery: `https` only (plain `http`
-/// only when configured, as in development), no credentials in the URL, and no destination on
-/// a loopback, private, link-local or otherwise internal network unless configured (the
-/// `make run` demo allows loopback). Checked at registration and again before each attempt,
-/// because a name can resolve elsewhere later.
+/// only when configured, as in development), no credentials in the URL, and no destination in
+/// a special-purpose, private, multicast or reserved range unless configured (the `make run`
+/// demo allows loopback). Checked at registration and again before each attempt, because a
+/// name can resolve elsewhere later; each attempt then connects to exactly the addresses it
+/// checked (`Destination`), never resolving the name a second time (DNS rebinding).
 public struct WebhookURLPolicy: Sendable {
+    /// Looks a host name up: every address, IPv4 as 4 bytes and IPv6 as 16. Injectable so
+    /// tests can answer differently on each call and count the calls.
+    public typealias Resolver = @Sendable (String) async throws -> [[UInt8]]
+
     public var allowHTTP: Bool
     public var allowPrivateNetworks: Bool
+    let resolver: Resolver
 
     public init(allowHTTP: Bool, allowPrivateNetworks: Bool) {
+        self.init(allowHTTP: allowHTTP, allowPrivateNetworks: allowPrivateNetworks, resolver: Self.systemResolver)
+    }
+
+    init(allowHTTP: Bool, allowPrivateNetworks: Bool, resolver: @escaping Resolver) {
         self.allowHTTP = allowHTTP
         self.allowPrivateNetworks = allowPrivateNetworks
+        self.resolver = resolver
     }
 
     public enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -27,6 +38,27 @@ public struct WebhookURLPolicy: Sendable {
             case .invalid(let why), .forbiddenDestination(let why): return why
             }
         }
+    }
+
+    /// A vetted destination: the URL's name (for `Host` and TLS SNI) and the addresses it
+    /// resolved to, every one of them checked. A connection goes to one of these addresses.
+    public struct Destination: Sendable, Equatable {
+        /// The host as the URL names it, without an IPv6 literal's brackets.
+        public let host: String
+        public let port: Int
+        public let useTLS: Bool
+        public let addresses: [[UInt8]]
+        /// The path and query, as sent in the request line.
+        public let requestTarget: String
+        /// The host literal is an IP address: no SNI (it carries names only).
+        let hostIsAddress: Bool
+
+        var hostHeader: String {
+            let name = host.contains(":") ? "[\(host)]" : host
+            return port == (useTLS ? 443 : 80) ? name : "\(name):\(port)"
+        }
+
+        var serverName: String? { hostIsAddress ? nil : host }
     }
 
     /// The URL's form; no network involved.
@@ -44,18 +76,41 @@ public struct WebhookURLPolicy: Sendable {
         return url
     }
 
-    /// Resolves the host and refuses it when any of its addresses is internal (unless allowed).
-    /// The lookup blocks (getaddrinfo can wait seconds on DNS), so it runs on NIO's blocking
-    /// thread pool, never on Swift's cooperative threads.
+    /// Resolves the host once and refuses it when any of its addresses is internal (unless
+    /// allowed). Even when internal addresses are allowed the name is resolved here, so the
+    /// connection never depends on a second lookup.
+    public func vet(_ url: URL) async throws -> Destination {
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false), let scheme = components.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", let rawHost = components.host, !rawHost.isEmpty
+        else { throw Refusal.invalid("url has no host.") }
+        let host = rawHost.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        let literal = Self.parseLiteral(host)
+        let addresses: [[UInt8]]
+        if let literal { addresses = [literal] } else { addresses = try await resolver(host) }
+        guard !addresses.isEmpty else { throw Refusal.forbiddenDestination("\(host) does not resolve.") }
+        if !allowPrivateNetworks, let inside = addresses.first(where: Self.isInternal) {
+            throw Refusal.forbiddenDestination(
+                "\(host) resolves to \(Self.text(inside)), a special-purpose, private, multicast or reserved address.")
+        }
+        let useTLS = scheme == "https"
+        var target = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { target += "?" + query }
+        return Destination(
+            host: host, port: components.port ?? (useTLS ? 443 : 80), useTLS: useTLS, addresses: addresses,
+            requestTarget: target, hostIsAddress: literal != nil)
+    }
+
+    /// Registration's check: an attempt's, without keeping the answer. With internal networks
+    /// allowed there is nothing to refuse, so nothing is looked up (as before).
     public func checkDestination(_ url: URL) async throws {
         guard !allowPrivateNetworks else { return }
-        guard let host = url.host else { throw Refusal.invalid("url has no host.") }
-        let name = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        let addresses = try await NIOThreadPool.singleton.runIfActive { try Self.resolve(name) }
-        guard !addresses.isEmpty else { throw Refusal.forbiddenDestination("\(host) does not resolve.") }
-        if let inside = addresses.first(where: Self.isInternal) {
-            throw Refusal.forbiddenDestination("\(host) resolves to \(Self.text(inside)), an internal address.")
-        }
+        _ = try await vet(url)
+    }
+
+    /// getaddrinfo blocks (it can wait seconds on DNS), so it runs on NIO's blocking thread
+    /// pool, never on Swift's cooperative threads.
+    public static let systemResolver: Resolver = { host in
+        try await NIOThreadPool.singleton.runIfActive { try WebhookURLPolicy.resolve(host) }
     }
 
     /// IPv4 addresses as 4 bytes, IPv6 as 16.
@@ -81,30 +136,16 @@ public struct WebhookURLPolicy: Sendable {
             }
             cursor = entry.pointee.ai_next
         }
-        return addresses
+        return addresses.reduce(into: []) { unique, address in if !unique.contains(address) { unique.append(address) } }
     }
 
-    /// Loopback, private (RFC 1918, RFC 4193), link-local, carrier-grade NAT, unspecified,
-    /// multicast, reserved and IPv4-mapped forms of those.
-    static func isInternal(_ address: [UInt8]) -> Bool {
-        if address.count == 16 {
-            if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xff && address[11] == 0xff {
-                return isInternal(Array(address[12..<16]))  // ::ffff:a.b.c.d
-            }
-            if address[0..<15].allSatisfy({ $0 == 0 }) { return true }  // :: and ::1
-            if address[0] & 0xfe == 0xfc { return true }  // fc00::/7 unique local
-            if address[0] == 0xfe && address[1] & 0xc0 == 0x80 { return true }  // fe80::/10 link-local
-            if address[0] == 0xff { return true }  // multicast
-            return false
-        }
-        guard address.count == 4 else { return true }
-        let (a, b) = (address[0], address[1])
-        return a == 0 || a == 10 || a == 127 || a >= 224  // this network, private, loopback, multicast/reserved
-            || (a == 169 && b == 254)  // link-local (cloud metadata endpoints live here)
-            || (a == 172 && (16...31).contains(b)) || (a == 192 && b == 168)  // private
-            || (a == 100 && (64...127).contains(b))  // carrier-grade NAT
-            || (a == 192 && b == 0 && address[2] == 0)  // IETF protocol assignments
-            || (a == 198 && (18...19).contains(b))  // benchmarking
+    /// A strict IPv4 dotted quad or IPv6 literal (inet_pton), else nil: a name to resolve.
+    static func parseLiteral(_ host: String) -> [UInt8]? {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        return nil
     }
 
     static func text(_ address: [UInt8]) -> String {

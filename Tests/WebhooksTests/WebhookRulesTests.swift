@@ -8,7 +8,8 @@ struct WebhookRulesTests {
         ("127.0.0.1", true), ("10.0.0.1", true), ("172.16.5.4", true), ("172.32.0.1", false), ("192.168.1.1", true),
         ("169.254.169.254", true), ("100.64.0.1", true), ("0.0.0.0", true), ("224.0.0.1", true), ("8.8.8.8", false),
         ("93.184.216.34", false), ("::1", true), ("::", true), ("fd00::1", true), ("fe80::1", true),
-        ("::ffff:10.0.0.1", true), ("::ffff:8.8.8.8", false), ("2001:4860:4860::8888", false),
+        // IPv4-mapped forms are refused whole, a public IPv4 inside included (see SpecialPurposeAddressTests).
+        ("::ffff:10.0.0.1", true), ("::ffff:8.8.8.8", true), ("2001:4860:4860::8888", false),
     ])
     func addresses(address: String, isInternal: Bool) throws {
         let resolved = try WebhookURLPolicy.resolve(address)
