@@ -126,11 +126,11 @@ public struct WebhookURLPolicy: Sendable {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
             if entry.pointee.ai_family == AF_INET, let raw = entry.pointee.ai_addr {
-                raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                raw.withMemoryRebound(to: Glibc.sockaddr_in.self, capacity: 1) { address in
                     addresses.append(withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) })
                 }
             } else if entry.pointee.ai_family == AF_INET6, let raw = entry.pointee.ai_addr {
-                raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                raw.withMemoryRebound(to: Glibc.sockaddr_in6.self, capacity: 1) { address in
                     addresses.append(withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) })
                 }
             }
@@ -141,9 +141,9 @@ public struct WebhookURLPolicy: Sendable {
 
     /// A strict IPv4 dotted quad or IPv6 literal (inet_pton), else nil: a name to resolve.
     static func parseLiteral(_ host: String) -> [UInt8]? {
-        var v4 = in_addr()
+        var v4 = Glibc.in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
+        var v6 = Glibc.in6_addr()
         if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
         return nil
     }
