@@ -4,6 +4,8 @@ import uuid
 
 import requests
 
+from oauth_helpers import tokens_for
+
 
 def test_health_is_ok_when_the_database_answers(base_url):
     response = requests.get(f"{base_url}/health")
@@ -104,3 +106,13 @@ def test_a_body_the_http_parser_refuses_is_400_not_500(base_url):
                                       + framing)
         assert reply.startswith(b"HTTP/1.1 400"), reply
     assert requests.get(f"{base_url}/health").status_code == 200
+
+
+def test_a_query_that_is_not_name_value_pairs_is_400_not_500(base_url):
+    """Found by the fuzz suite: the generated operations answered 500 to these queries."""
+    token = tokens_for(base_url)["access_token"]
+    for query in ("%ZZ", "%", "&&&", "?"):
+        reply = raw_request(base_url, f"GET /locks?{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                      f"Authorization: Bearer {token}\r\n\r\n".encode())
+        assert reply.startswith(b"HTTP/1.1 400"), (query, reply)
+        assert b'"error_code":"INVALID_REQUEST"' in reply

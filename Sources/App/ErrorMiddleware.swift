@@ -80,6 +80,9 @@ struct ErrorMiddleware: RouterMiddleware {
         if let decoding = Self.find(DecodingError.self, in: underlying) {
             return Self.describe(decoding)
         }
+        if Self.isQueryParsingError(underlying) {
+            return APIError(.badRequest, "INVALID_REQUEST", "The query string is not a list of name=value pairs.")
+        }
         let status = serverError.httpStatus
         if (400..<500).contains(status.code) {
             return APIError(status, Self.code(for: status), serverError.causeDescription)
@@ -88,6 +91,13 @@ struct ErrorMiddleware: RouterMiddleware {
             "unhandled error in operation",
             metadata: ["operation": "\(serverError.operationID)", "error": "\(String(reflecting: underlying))"])
         return .internalError()
+    }
+
+    /// The generated code's query decoder throws OpenAPIRuntime's `ParsingError` (internal to the
+    /// runtime, so known here by its name) for a query it cannot split into pairs: `?%ZZ`, `?%`,
+    /// `?&&&`, `??`. The client's fault: 400, not 500.
+    static func isQueryParsingError(_ error: any Error) -> Bool {
+        String(reflecting: type(of: error)) == "OpenAPIRuntime.ParsingError"
     }
 
     /// The error itself, or one nested in an enum payload up to two levels down.
