@@ -21,7 +21,6 @@ same seed gives the same requests.
 """
 import base64
 import json
-import random
 import socket
 import time
 import urllib.parse
@@ -298,6 +297,9 @@ class Fixture:
     path_values: dict           # (operation key or "*", parameter name) -> valid value
     query_values: dict = field(default_factory=dict)   # (operation key or "*", name) -> value
     body_values: dict = field(default_factory=dict)    # operation key -> dict of overrides
+    # operation key -> [(label, fields)]: other valid JSON bodies whose fields are fuzzed too (the
+    # device's event types, offline access codes), so their own code paths are reached.
+    body_variants: dict = field(default_factory=dict)
 
 
 def _q(value):
@@ -393,6 +395,15 @@ class CaseBuilder:
         values = list(values)
         return self.rng.sample(values, min(self.per_class, len(values)))
 
+    def pick_for(self, schema, cls, values):
+        """Every value of the class the field's type invites (all extreme timestamps for a
+        date-time, all extreme numbers for an integer); a seeded sample of the others."""
+        schema = resolve(self.spec, schema) or {}
+        if (cls == "timestamp" and schema.get("format") == "date-time") or \
+                (cls == "number" and schema.get("type") in ("integer", "number")):
+            return list(values)
+        return self.pick(values)
+
     # One part at a time.
     def cases(self, op):
         yield self.build(op, "baseline", "valid request")
@@ -445,9 +456,10 @@ class CaseBuilder:
             parts = [_q(k) + b"=" + _q(str(v)) for k, v in valid.items() if k != name]
             return b"&".join(parts + [_q(name) + b"=" + value_bytes])
 
+        schemas = {p["name"]: p.get("schema", {}) for p in op.params("query")}
         for name in names:
             for cls, values in BYTE_VALUES.items():
-                for value in self.pick(values):
+                for value in self.pick_for(schemas.get(name), cls, values):
                     yield self.build(op, "query", f"{name} raw {cls} {value[:40]!r}", query_raw=with_value(name, value))
                     yield self.build(op, "query", f"{name} encoded {cls} {value[:40]!r}",
                                      query_raw=with_value(name, _q(value)))
@@ -455,6 +467,11 @@ class CaseBuilder:
                 yield self.build(op, "query", f"{name} {label}", query_raw=with_value(name, oversized(size)))
             yield self.build(op, "query", f"{name} repeated", query_raw=with_value(name, b"1&" + _q(name) + b"=2"))
             yield self.build(op, "query", f"{name} name %ZZ", query_raw=with_value(name, b"1&%ZZ=1"))
+            if name == "page_cursor":  # well-formed cursors (base64 of "micros:id") with extreme contents
+                for micros in (b"9223372036854775807", b"-9223372036854775808", b"-1", b"0", b"99999999999999999999", b"1e400"):
+                    text = micros + b":00000000-0000-4000-8000-000000000000"
+                    for encoded in (base64.b64encode(text), base64.urlsafe_b64encode(text).rstrip(b"=")):
+                        yield self.build(op, "query", f"page_cursor of {micros.decode()}", query_raw=with_value(name, _q(encoded)))
         for raw in self.pick_all([b"%ZZ", b"%", b"=", b"&&&", b"\xff", b"a=\x00", b"=%ZZ", b"%ZZ=%ZZ", b"?", b"a=1;b=2",
                                   b"a" * LONG["longer"], b"a=1&" * 20_000]):
             yield self.build(op, "query", f"whole query {raw[:40]!r}", query_raw=raw)
@@ -485,7 +502,12 @@ class CaseBuilder:
             yield self.build(op, "form", f"whole body {raw[:40]!r}", body=raw, content_type=kind)
 
     def json_cases(self, op):
-        fields = self.body_fields(op) or {}
+        yield from self.json_field_cases(op, "", self.body_fields(op) or {})
+        for label, fields in self.fx.body_variants.get(op.key, []):
+            yield self.build(op, "json", f"({label}) valid", body=json.dumps(fields).encode(), content_type=b"application/json")
+            yield from self.json_field_cases(op, f"({label}) ", fields, whole=False)
+
+    def json_field_cases(self, op, prefix, fields, whole=True):
         properties = (op.body_schema or {}).get("properties", {})
         names = list(properties) or ["x"]
         kind = b"application/json"
@@ -496,26 +518,28 @@ class CaseBuilder:
 
         for name in names:
             for cls, values in JSON_VALUES.items():
-                for value in self.pick(values):
-                    yield self.build(op, "json", f"{name} {cls} {value[:40]!r}", body=json_with(name, value), content_type=kind)
+                for value in self.pick_for(properties.get(name), cls, values):
+                    yield self.build(op, "json", f"{prefix}{name} {cls} {value[:40]!r}", body=json_with(name, value),
+                                     content_type=kind)
             for label, size in BIG.items():
-                yield self.build(op, "json", f"{name} oversized {label} the limit",
+                yield self.build(op, "json", f"{prefix}{name} oversized {label} the limit",
                                  body=json_with(name, b'"' + oversized(size // 2, b"\xc3\xa9") + b'"'), content_type=kind)
-            yield self.build(op, "json", f"{name} duplicate key",
+            yield self.build(op, "json", f"{prefix}{name} duplicate key",
                              body=json_with(name, b'"a", ' + json.dumps(name).encode() + b": 1e400"), content_type=kind)
             sub = resolve(self.spec, properties.get(name, {}))
             if sub.get("type") == "object":  # one level down (offline_code)
-                inner = valid_value(self.spec, sub)
+                inner = fields.get(name) if isinstance(fields.get(name), dict) else valid_value(self.spec, sub)
                 for inner_name in list(inner):
                     for cls in ("number", "string", "type"):
-                        for value in self.pick(JSON_VALUES[cls]):
+                        for value in self.pick_for(sub.get("properties", {}).get(inner_name), cls, JSON_VALUES[cls]):
                             parts = [json.dumps(k).encode() + b":" + json.dumps(v).encode()
                                      for k, v in inner.items() if k != inner_name]
                             obj = b"{" + b",".join(parts + [json.dumps(inner_name).encode() + b":" + value]) + b"}"
-                            yield self.build(op, "json", f"{name}.{inner_name} {cls} {value[:40]!r}",
+                            yield self.build(op, "json", f"{prefix}{name}.{inner_name} {cls} {value[:40]!r}",
                                              body=json_with(name, obj), content_type=kind)
-        for raw in JSON_BODIES:
-            yield self.build(op, "json", f"whole body {raw[:40]!r}", body=raw, content_type=kind)
+        if whole:
+            for raw in JSON_BODIES:
+                yield self.build(op, "json", f"whole body {raw[:40]!r}", body=raw, content_type=kind)
 
     def unexpected_body_cases(self, op):
         for label, body, kind in [("json", b'{"a":' * 1000 + b"1" + b"}" * 1000, b"application/json"),

@@ -5,15 +5,14 @@ request got a 5xx, the server never died, and it is still alive at the end.
 
 LOCKCLOUD_FUZZ_SEED picks another seed (the default one is fixed, so `make test` sends the same
 requests every time); the seed is printed either way."""
-import base64
-import json
+import datetime
 import os
 import random
 import re
 import subprocess
 import sys
 import textwrap
-import urllib.parse
+import time
 
 import pytest
 import requests
@@ -95,6 +94,12 @@ class FuzzWorld:
                  for n in (1, 2)]
         hooks = [ok(requests.post(f"{url}/webhooks", json={"url": f"http://127.0.0.1:9/hook/{n}"}, auth=basic), 201)
                  for n in (1, 2)]
+        hour_now = int(time.time()) // 3600
+
+        def hour(offset):
+            return datetime.datetime.fromtimestamp((hour_now + offset) * 3600, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        offline_grant = {"offline_access_code_type": "hourly_bound", "key_version": 1, "slot_period": hour_now + 2, "slot": 0}
         browser = Browser(url)
         page = browser.authorize(client_id=client_id, redirect_uri=REDIRECT, challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGHSstw-cM")
         assert page.status_code == 200, page.text
@@ -136,6 +141,22 @@ class FuzzWorld:
                 "POST /oauth/token": {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
                 # Never the real token: revoking it would turn the rest of the run into 401s.
                 "POST /oauth/revoke": {"token": "lct_fuzz_not_a_real_token"},
+            },
+            body_variants={
+                "POST /device/v1/events": [
+                    ("offline code used", {"type": "access_code.used", "offline_code": offline_grant}),
+                    ("offline code removed", {"type": "access_code.removed_at_lock", "offline_code": offline_grant}),
+                    ("code used", {"type": "access_code.used", "access_code_id": codes[0]["access_code_id"]}),
+                    ("battery low", {"type": "battery.low", "battery_level": 10}),
+                ],
+                "POST /locks/{lock_id}/access_codes": [
+                    ("offline", {"is_offline_access_code": True, "starts_at": hour(2), "ends_at": hour(5)}),
+                    ("offline daily", {"is_offline_access_code": True, "starts_at": hour(2), "ends_at": hour(2 + 24 * 30),
+                                       "offline_access_code_type": "daily_bound"}),
+                ],
+                "PATCH /access_codes/{access_code_id}": [
+                    ("times", {"starts_at": hour(2), "ends_at": hour(5)}),
+                ],
             })
 
     def restart(self, dead):
