@@ -15,3 +15,9 @@ def test_compose_file_parses_and_restarts_a_dead_lockcloud():
     assert services["migrate"]["restart"] == "no"
     assert services["lockcloud"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["lockcloud"]["command"] == ["serve"]
+
+
+def test_compose_lockcloud_gets_the_required_key_encryption_key():
+    """`serve` refuses to start without it; a restarted instance without it would loop."""
+    environment = yaml.safe_load(COMPOSE.read_text())["services"]["lockcloud"]["environment"]
+    assert environment["LOCKCLOUD_KEY_ENCRYPTION_KEY"].startswith("${LOCKCLOUD_KEY_ENCRYPTION_KEY:?")
