@@ -54,7 +54,8 @@ class Server:
                        "LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "LOCKCLOUD_WEBHOOK_RETRY_BASE_MS": "200",
                        "LOCKCLOUD_WEBHOOK_RETRY_MAX_DELAY_SECONDS": "2", "LOCKCLOUD_WEBHOOK_TIMEOUT_SECONDS": "3",
                        "LOCKCLOUD_BCRYPT_COST": "4", **env}
-        self.log = open(Path(workdir) / f"server-{self.port}.log", "w")
+        self.log_path = Path(workdir) / f"server-{self.port}.log"
+        self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [binary, "serve", "--port", str(self.port), "--database-url", cluster.url, "--log-level", "warning",
              "--migrations-dir", str(ROOT / "migrations")],
@@ -70,10 +71,16 @@ class Server:
         raise RuntimeError(f"server on {self.port} did not start")
 
     def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
+        """Stops the server; a server that had died on its own fails the check, with its log."""
+        died = self.process.poll()
+        if died is None:
             self.process.send_signal(sig)
             self.process.wait(timeout=30)
         self.log.close()
+        if died is not None:
+            how = f"killed by signal {-died}" if died < 0 else f"exited with status {died}"
+            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"the server on port {self.port} died during the check ({how}), no one stopped it:\n{tail}")
 
 
 class Owner:

@@ -2,7 +2,10 @@
 # `make test`: installs what is missing, starts a throwaway PostgreSQL, and runs every test:
 #   1. swift test   unit tests and integration tests against the real database
 #   2. pytest       HTTP tests against a running server (and servers/clusters of their own)
-#   3. schemathesis the contract run: openapi/openapi.yaml against the running server
+#   3. schemathesis the contract run: openapi/openapi.yaml against the running server, then its
+#                   negative mode (invalid data for every operation: never a 5xx)
+#   4. faults       the short fault suite
+# The server must outlive all of it: a server that died fails the run, with its log.
 # The cluster, the server and the temporary folder are removed on exit, pass or fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +71,18 @@ LOCKCLOUD_WEBHOOK_ALLOW_HTTP=true LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true 
   "$bin" serve --port "$api_port" --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning \
   >"$work/server.log" 2>&1 &
 server_pid=$!
+export LOCKCLOUD_SERVER_PID=$server_pid   # the pytest fixtures fail the test during which it dies
+# Alive, not a zombie (dead, not yet reaped: kill -0 still succeeds on one).
+server_alive() {
+  kill -0 "$server_pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$server_pid/stat" 2>/dev/null)" != Z ]
+}
+server_died_during=""
+check_server() {
+  if [ -z "$server_died_during" ] && ! server_alive; then
+    server_died_during=$1
+    echo "test: THE SERVER DIED during $1" >&2
+  fi
+}
 for _ in $(seq 1 100); do
   curl -fsS "$LOCKCLOUD_URL/health" >/dev/null 2>&1 && break
   sleep 0.2
@@ -84,6 +99,7 @@ py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$work/pytest.log" | grep -Eo '[0-9
 [ "$py_rc" != 0 ] && [ "${py_failed:-0}" = 0 ] && py_failed=1
 passed=$((passed + ${py_passed:-0})); failed=$((failed + ${py_failed:-0}))
 outcome[pytest]=$py_rc
+check_server pytest
 
 echo; echo "== 3/4 schemathesis: openapi/openapi.yaml against the server"
 # A real access token (demo owner alice, through the HTML flow), so protected operations are
@@ -95,6 +111,19 @@ token=$(cd tests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oaut
 st_rc=${PIPESTATUS[0]}
 if [ "$st_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 outcome[schemathesis]=$st_rc
+check_server schemathesis
+
+# Negative mode: every operation with data its schema forbids (wrong types, missing and extra
+# fields, out-of-range numbers, malformed strings). Any answer but a 5xx will do: the 4xx codes
+# are checked by the run above and by the HTTP tests.
+echo; echo "== 3/4 schemathesis (negative mode): invalid data for every operation, never a 5xx"
+.venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
+  --mode negative --checks not_a_server_error \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee "$work/schemathesis-negative.log"
+stn_rc=${PIPESTATUS[0]}
+if [ "$stn_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+outcome[schemathesis_negative]=$stn_rc
+check_server "schemathesis (negative mode)"
 
 echo; echo "== 4/4 faults (short): database crash, SIGTERM, three instances, webhook receiver down"
 .venv/bin/python scripts/faults.py --bin "$bin" --pg-script "$root/scripts/pg.sh" --workdir "$work/faults" --short \
@@ -105,12 +134,30 @@ fa_failed=$(grep -c '^FAIL ' "$work/faults.log" || true)
 [ "$fa_rc" != 0 ] && [ "$fa_failed" = 0 ] && fa_failed=1
 failed=$((failed + fa_failed))
 outcome[faults]=$fa_rc
+check_server faults
 
-if grep -q . "$work/server.log"; then
+# The server must have outlived every stage; a dead one fails the run whatever the runners said.
+outcome[server]=0
+if [ -n "$server_died_during" ]; then
+  wait "$server_pid"; server_rc=$?
+  server_pid=""
+  if [ "$server_rc" -gt 128 ]; then how="killed by signal $((server_rc - 128))"; else how="exited with status $server_rc"; fi
+  echo; echo "== THE SERVER DIED during $server_died_during ($how); the end of its log:" >&2
+  tail -n 80 "$work/server.log" >&2
+  failed=$((failed + 1)); outcome[server]=1
+else
+  passed=$((passed + 1))
+fi
+
+if [ "${outcome[server]}" = 0 ] && grep -q . "$work/server.log"; then
   echo; echo "== server log (warnings and errors)"; tail -n 40 "$work/server.log"
 fi
 
 echo
-echo "swift test rc=${outcome[swift]}, pytest rc=${outcome[pytest]}, schemathesis rc=${outcome[schemathesis]}, faults rc=${outcome[faults]}"
+echo "swift test rc=${outcome[swift]}, pytest rc=${outcome[pytest]}, schemathesis rc=${outcome[schemathesis]}," \
+  "schemathesis negative rc=${outcome[schemathesis_negative]}, faults rc=${outcome[faults]}," \
+  "server $([ "${outcome[server]}" = 0 ] && echo alive || echo DIED)"
 echo "total: $passed passed, $failed failed"
-[ "${outcome[swift]}" = 0 ] && [ "${outcome[pytest]}" = 0 ] && [ "${outcome[schemathesis]}" = 0 ] && [ "${outcome[faults]}" = 0 ]
+for stage in swift pytest schemathesis schemathesis_negative faults server; do
+  [ "${outcome[$stage]}" = 0 ] || exit 1
+done

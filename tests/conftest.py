@@ -91,8 +91,29 @@ def private_cluster():
     cluster.purge()
 
 
+class TrackedProcess(subprocess.Popen):
+    """A Popen that remembers whether the test signalled it (terminate, kill and send_signal all
+    go through send_signal), so an exit the test did not cause can be told apart."""
+    signalled = False
+
+    def send_signal(self, sig):
+        self.signalled = True
+        super().send_signal(sig)
+
+
+def process_death(process, name, output):
+    """A description of `process`'s end if it ended without the test stopping it, else None."""
+    code = process.poll()
+    if code is None or process.signalled:
+        return None
+    how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+    tail = "\n".join(output.splitlines()[-30:])
+    return f"{name} {how} during the test, though the test did not stop it. Its last output:\n{tail}"
+
+
 class Server:
-    """A LockCloud process of the test's own."""
+    """A LockCloud process of the test's own. At the fixture's teardown, a server that died
+    without the test stopping it (signal or exit) fails the test."""
 
     def __init__(self, binary, database_url, *args, env=None):
         self.port = free_port()
@@ -101,7 +122,8 @@ class Server:
         self.log = open(self.log_path, "w")
         environment = dict(os.environ)
         environment.update(env or {})
-        self.process = subprocess.Popen(
+        self.exit_acknowledged = False
+        self.process = TrackedProcess(
             [binary, "serve", "--port", str(self.port), "--database-url", database_url,
              "--migrations-dir", str(ROOT / "migrations"), *args],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment)
@@ -110,6 +132,7 @@ class Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.acknowledge_exit()  # reported here, with its output
                 raise AssertionError(f"server exited with {self.process.returncode}: {self.output()}")
             try:
                 if requests.get(self.url + path, timeout=1).status_code == 200:
@@ -123,6 +146,15 @@ class Server:
         self.log.flush()
         with open(self.log_path) as f:
             return f.read()
+
+    def acknowledge_exit(self):
+        """The test has reported this server's death itself: the teardown need not."""
+        self.exit_acknowledged = True
+
+    def unexpected_death(self):
+        if self.exit_acknowledged:
+            return None
+        return process_death(self.process, f"server {self.url}", self.output())
 
     def stop(self):
         if self.process.poll() is None:
@@ -145,8 +177,36 @@ def start_server(lockcloud_bin):
         return server.wait_healthy() if wait else server
 
     yield start
+    deaths = [death for death in (server.unexpected_death() for server in servers) if death]
     for server in servers:
         server.stop()
+    if deaths:
+        pytest.fail("\n\n".join(deaths), pytrace=False)
+
+
+def _alive(pid):
+    """Whether `pid` runs (a zombie, dead but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+_shared_server_death_reported = []
+
+
+@pytest.fixture(autouse=True)
+def shared_server_stays_alive():
+    """`make test`'s own server (LOCKCLOUD_SERVER_PID) must outlive every test: the test during
+    which it dies fails, naming it (scripts/test.sh checks again at the end, with its log)."""
+    pid = os.environ.get("LOCKCLOUD_SERVER_PID")
+    was_alive = bool(pid) and _alive(int(pid))
+    yield
+    if was_alive and not _alive(int(pid)) and not _shared_server_death_reported:
+        _shared_server_death_reported.append(pid)
+        pytest.fail(f"make test's server (pid {pid}, {os.environ.get('LOCKCLOUD_URL')}) died during this test; "
+                    "its log is shown at the end of make test", pytrace=False)
 
 
 @pytest.fixture

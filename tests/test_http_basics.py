@@ -4,6 +4,8 @@ import uuid
 
 import requests
 
+from oauth_helpers import tokens_for
+
 
 def test_health_is_ok_when_the_database_answers(base_url):
     response = requests.get(f"{base_url}/health")
@@ -84,3 +86,33 @@ def test_malformed_http_gets_a_4xx_not_a_crash(base_url):
         reply = conn.recv(4096)
     assert reply.startswith(b"HTTP/1.1 4")
     assert requests.get(f"{base_url}/health").status_code == 200
+
+
+def raw_request(base_url, data):
+    host, port = base_url.removeprefix("http://").split(":")
+    reply = b""
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(data)
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return reply
+
+
+def test_a_body_the_http_parser_refuses_is_400_not_500(base_url):
+    """Found by the fuzz suite: a chunk size that is not hex, or an unknown transfer coding, was
+    thrown while the body was read and answered 500."""
+    for framing in (b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", b"Transfer-Encoding: \xff\r\n\r\n"):
+        reply = raw_request(base_url, b"POST /locks HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                                      + framing)
+        assert reply.startswith(b"HTTP/1.1 400"), reply
+    assert requests.get(f"{base_url}/health").status_code == 200
+
+
+def test_a_query_that_is_not_name_value_pairs_is_400_not_500(base_url):
+    """Found by the fuzz suite: the generated operations answered 500 to these queries."""
+    token = tokens_for(base_url)["access_token"]
+    for query in ("%ZZ", "%", "&&&", "?"):
+        reply = raw_request(base_url, f"GET /locks?{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                      f"Authorization: Bearer {token}\r\n\r\n".encode())
+        assert reply.startswith(b"HTTP/1.1 400"), (query, reply)
+        assert b'"error_code":"INVALID_REQUEST"' in reply

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import ROOT, free_port, psql
+from conftest import ROOT, TrackedProcess, free_port, process_death, psql
 from oauth_helpers import create_owner, tokens_for
 
 
@@ -41,7 +41,7 @@ class Fleet:
             json.dump([{"lock_id": l["lock_id"], "device_credential": l["device_credential"]} for l in self.locks], f)
         self.control_port = free_port()
         self.control = f"http://127.0.0.1:{self.control_port}"
-        self.process = subprocess.Popen(
+        self.process = TrackedProcess(
             [lockcloud_bin, "simulate", "--gateway-url", base_url, "--credentials", self.credentials_file,
              "--control-port", str(self.control_port), "--heartbeat-seconds", "0.5", "--motor-milliseconds", "200",
              "--log-level", "warning"],
@@ -64,6 +64,10 @@ class Fleet:
         assert requests.post(f"{self.control}/locks/{lock_id}/{command}").status_code == 200
 
     def stop(self):
+        """Stops the simulator; fails if it had died on its own before."""
+        death = process_death(self.process, "the lock simulator", self.process.stdout.read() if self.process.poll() is not None else "")
+        if death:
+            raise AssertionError(death)
         self.process.terminate()
         try:
             self.process.wait(timeout=10)

@@ -4,6 +4,7 @@ import Hummingbird
 import Locks
 import Logging
 import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 import Postgres
 import Webhooks
@@ -11,6 +12,8 @@ import Webhooks
 /// Turns every failure into the contract's JSON error body, in one place:
 /// - our own `APIError`s as they are;
 /// - decode and content-type errors from the generated code into 400 / 415 (never 500);
+/// - a request the HTTP parser refuses while its body is read (bad chunk sizes, an unknown
+///   `Transfer-Encoding`) into 400;
 /// - an unavailable database or exhausted pool into 503;
 /// - unknown routes into a JSON 404, and an unknown method on a known path into 405;
 /// - anything else into one logged 500 shape.
@@ -44,6 +47,8 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError where error.status == .notFound:
             let allowed = routes.methods(forPath: path)
             return allowed.isEmpty ? .notFound() : .methodNotAllowed(allowed: allowed)
+        case is HTTPParserError:
+            return Self.unparseableRequest
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "PAYLOAD_TOO_LARGE", "The request body is too large.")
         case let error as HTTPError where error.status == .contentTooLarge:
@@ -65,6 +70,9 @@ struct ErrorMiddleware: RouterMiddleware {
         if let database = Self.find(PostgresError.self, in: underlying) {
             return classify(database, path: path, logger: logger)
         }
+        if Self.find(HTTPParserError.self, in: underlying) != nil {
+            return Self.unparseableRequest
+        }
         if let http = Self.find(HTTPError.self, in: underlying) {
             return classify(http, path: path, logger: logger)
         }
@@ -74,6 +82,9 @@ struct ErrorMiddleware: RouterMiddleware {
         if let decoding = Self.find(DecodingError.self, in: underlying) {
             return Self.describe(decoding)
         }
+        if Self.isQueryParsingError(underlying) {
+            return APIError(.badRequest, "INVALID_REQUEST", "The query string is not a list of name=value pairs.")
+        }
         let status = serverError.httpStatus
         if (400..<500).contains(status.code) {
             return APIError(status, Self.code(for: status), serverError.causeDescription)
@@ -82,6 +93,13 @@ struct ErrorMiddleware: RouterMiddleware {
             "unhandled error in operation",
             metadata: ["operation": "\(serverError.operationID)", "error": "\(String(reflecting: underlying))"])
         return .internalError()
+    }
+
+    /// The generated code's query decoder throws OpenAPIRuntime's `ParsingError` (internal to the
+    /// runtime, so known here by its name) for a query it cannot split into pairs: `?%ZZ`, `?%`,
+    /// `?&&&`, `??`. The client's fault: 400, not 500.
+    static func isQueryParsingError(_ error: any Error) -> Bool {
+        String(reflecting: type(of: error)) == "OpenAPIRuntime.ParsingError"
     }
 
     /// The error itself, or one nested in an enum payload up to two levels down.
@@ -113,6 +131,10 @@ struct ErrorMiddleware: RouterMiddleware {
             return APIError(.badRequest, "INVALID_REQUEST", "The request could not be decoded.")
         }
     }
+
+    /// The client sent bytes that are not HTTP (found while the body was being read, after the
+    /// route was chosen): its fault, not ours.
+    static let unparseableRequest = APIError(.badRequest, "INVALID_REQUEST", "The request is not valid HTTP/1.1.")
 
     static func code(for status: HTTPResponse.Status) -> String {
         switch status {

@@ -2,6 +2,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import NIOHTTP1
 import OpenAPIRuntime
 import Postgres
 import Testing
@@ -54,6 +55,17 @@ struct ErrorMiddlewareTests {
         let error = middleware.classify(serverError(WrongContentType()), path: "/x", logger: logger)
         #expect(error.status == .unsupportedMediaType)
         #expect(error.errorCode == "UNSUPPORTED_MEDIA_TYPE")
+    }
+
+    @Test("bytes the HTTP parser refuses while a body is read are 400, wrapped or not")
+    func unparseableRequest() {
+        for underlying in [HTTPParserError.invalidChunkSize, HTTPParserError.unknown, HTTPParserError.invalidCharactersUsed] {
+            for thrown in [underlying as any Error, serverError(underlying)] {
+                let error = middleware.classify(thrown, path: "/x", logger: logger)
+                #expect(error.status == .badRequest)
+                #expect(error.errorCode == "INVALID_REQUEST")
+            }
+        }
     }
 
     @Test("an exhausted pool or unreachable database is 503 with Retry-After, wrapped or not")
