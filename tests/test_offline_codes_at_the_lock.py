@@ -75,10 +75,13 @@ def test_a_code_works_only_inside_its_window_by_the_locks_own_clock(fleet):
     start = hour_start(2)
     code = issue(fleet, lock_id, starts_at=iso(start), ends_at=iso(start + 3 * HOUR))
     assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # before starts_at
-    set_clock(fleet, lock_id, start + 3 * HOUR + datetime.timedelta(minutes=1))
-    assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # after ends_at
     set_clock(fleet, lock_id, start + datetime.timedelta(minutes=5))
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
+    set_clock(fleet, lock_id, start + 3 * HOUR + datetime.timedelta(minutes=16))
+    assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # after ends_at + the 15-minute tolerance
+    # Setting the clock back does not revive it: the lock's time never goes back (time floor).
+    set_clock(fleet, lock_id, start + datetime.timedelta(minutes=10))
+    assert type_pin(fleet, lock_id, code["code"]) == "rejected"
 
 
 def test_a_one_time_code_works_once_and_the_registry_marks_it_expired(fleet, database_url):
@@ -178,11 +181,13 @@ def test_a_code_removed_at_the_lock_is_reported_and_stops_working(fleet, databas
                               f"AND data->>'access_code_id' = '{code['access_code_id']}'") == "removed_at_lock"
 
 
-def test_five_wrong_pins_lock_the_keypad_out(fleet):
+def test_five_wrong_pins_lock_the_keypad_out(fleet, database_url):
     lock_id = fleet.locks[0]["lock_id"]
     code = issue(fleet, lock_id, starts_at=iso(hour_start()), ends_at=iso(hour_start(2)))
     assert [type_pin(fleet, lock_id, f"00000000{i}") for i in range(5)] == ["rejected"] * 5
     assert type_pin(fleet, lock_id, code["code"]) == "locked_out"
+    # The owner learns of it: the lockout is reported as its own event.
+    wait_until(lambda: "lock.keypad_locked_out" in events_for(database_url, lock_id))
     set_clock(fleet, lock_id, datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=16))
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
 
@@ -212,3 +217,17 @@ def test_key_rotation_keeps_earlier_codes_valid_to_their_end(fleet, lockcloud_bi
     assert type_pin(fleet, lock_id, earlier["code"]) == "unlocked"
     set_clock(fleet, lock_id, start + 30 * HOUR)
     assert type_pin(fleet, lock_id, earlier["code"]) == "rejected"
+
+
+def test_a_used_one_time_code_stays_refused_after_a_power_cycle(fleet):
+    lock_id = fleet.locks[0]["lock_id"]
+    code = issue(fleet, lock_id, starts_at=iso(hour_start()), is_one_time_use=True)
+    assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
+    assert requests.post(f"{fleet.control}/locks/{lock_id}/power_cycle", json={}).status_code == 200
+    assert type_pin(fleet, lock_id, code["code"]) == "rejected"
+
+
+def test_a_clock_moved_beyond_the_tolerance_is_reported(fleet, database_url):
+    lock_id = fleet.locks[0]["lock_id"]
+    set_clock(fleet, lock_id, datetime.datetime.now(datetime.timezone.utc) + 2 * HOUR)
+    wait_until(lambda: "device.time_wrong" in events_for(database_url, lock_id))
