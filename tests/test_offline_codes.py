@@ -87,7 +87,7 @@ def test_a_code_in_the_current_hour_is_active_and_exact_times_carry_no_rounding_
     ({"offline_access_code_type": "permanent"}, "permanent", None, ["OFFLINE_ACTIVATION_WINDOW"]),
     ({"offline_access_code_type": "erase"}, "erase", 24, []),
     ({"offline_access_code_type": "hourly_bound", "ends_in_hours": 10}, "hourly_bound", 10, []),
-    ({"offline_access_code_type": "daily_bound", "ends_in_hours": 30 * 24}, "daily_bound", 30 * 24, ["OFFLINE_ACTIVATION_WINDOW"]),
+    ({"offline_access_code_type": "daily_bound", "ends_in_hours": 30 * 24}, "daily_bound", 30 * 24, ["OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
 ])
 def test_the_type_is_inferred_as_the_contract_says(base_url, lock, fields, kind, hours, warnings):
     api, lock_id = lock
