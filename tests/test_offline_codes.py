@@ -56,7 +56,7 @@ def test_an_hourly_code_is_issued_with_rounded_times_and_a_nine_digit_pin(base_u
     assert code["status"] == "pending" and code["is_offline_access_code"] is True
     assert code["offline_access_code_type"] == "hourly_bound" and code["is_one_time_use"] is False
     assert code["type"] == "time_bound" and code["name"] == "Guest"
-    assert re.fullmatch(r"[0-9]{9}", code["code"])
+    assert re.fullmatch(r"[0-9]{11}", code["code"])  # lc-200: 11 digits (migration 0013)
     # Start rounded down to its hour, end up to the next whole hour.
     assert code["starts_at"] == iso(hour_start(2)) and code["ends_at"] == iso(hour_start(8))
     assert warning_codes(code) == ["OFFLINE_TIMES_ROUNDED"]
@@ -76,18 +76,18 @@ def test_a_code_in_the_current_hour_is_active_and_exact_times_carry_no_rounding_
     ({"ends_in_hours": 24}, "hourly_bound", 24, []),
     ({"ends_in_hours": 25}, "hourly_bound", 25, ["OFFLINE_ACTIVATION_WINDOW"]),
     ({"ends_in_hours": 672}, "hourly_bound", 672, ["OFFLINE_ACTIVATION_WINDOW"]),
-    ({"ends_in_hours": 673, "max_time_rounding": "1d"}, "daily_bound", 696, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW"]),
-    ({"ends_in_hours": 29 * 24}, "daily_bound", 29 * 24, ["OFFLINE_ACTIVATION_WINDOW"]),
-    ({"ends_in_hours": 367 * 24}, "daily_bound", 367 * 24, ["OFFLINE_ACTIVATION_WINDOW"]),
-    ({"ends_in_hours": 40 * 24 + 1}, "daily_bound", 40 * 24, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW"]),
-    ({"ends_in_hours": 40 * 24 + 13, "max_time_rounding": "1day"}, "daily_bound", 41 * 24, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW"]),
+    ({"ends_in_hours": 673, "max_time_rounding": "1d"}, "daily_bound", 696, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
+    ({"ends_in_hours": 29 * 24}, "daily_bound", 29 * 24, ["OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
+    ({"ends_in_hours": 367 * 24}, "daily_bound", 367 * 24, ["OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
+    ({"ends_in_hours": 40 * 24 + 1}, "daily_bound", 40 * 24, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
+    ({"ends_in_hours": 40 * 24 + 13, "max_time_rounding": "1day"}, "daily_bound", 41 * 24, ["OFFLINE_TIMES_ROUNDED", "OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
     ({"is_one_time_use": True}, "one_time_use", 24, []),
     ({"is_one_time_use": True, "ends_in_hours": 24}, "one_time_use", 24, []),
     ({"offline_access_code_type": "one_time_use"}, "one_time_use", 24, []),
     ({"offline_access_code_type": "permanent"}, "permanent", None, ["OFFLINE_ACTIVATION_WINDOW"]),
     ({"offline_access_code_type": "erase"}, "erase", 24, []),
     ({"offline_access_code_type": "hourly_bound", "ends_in_hours": 10}, "hourly_bound", 10, []),
-    ({"offline_access_code_type": "daily_bound", "ends_in_hours": 30 * 24}, "daily_bound", 30 * 24, ["OFFLINE_ACTIVATION_WINDOW"]),
+    ({"offline_access_code_type": "daily_bound", "ends_in_hours": 30 * 24}, "daily_bound", 30 * 24, ["OFFLINE_ACTIVATION_WINDOW", "OFFLINE_UTC_DAYS"]),
 ])
 def test_the_type_is_inferred_as_the_contract_says(base_url, lock, fields, kind, hours, warnings):
     api, lock_id = lock

@@ -75,10 +75,13 @@ def test_a_code_works_only_inside_its_window_by_the_locks_own_clock(fleet):
     start = hour_start(2)
     code = issue(fleet, lock_id, starts_at=iso(start), ends_at=iso(start + 3 * HOUR))
     assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # before starts_at
-    set_clock(fleet, lock_id, start + 3 * HOUR + datetime.timedelta(minutes=1))
-    assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # after ends_at
     set_clock(fleet, lock_id, start + datetime.timedelta(minutes=5))
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
+    set_clock(fleet, lock_id, start + 3 * HOUR + datetime.timedelta(minutes=16))
+    assert type_pin(fleet, lock_id, code["code"]) == "rejected"  # after ends_at + the 15-minute tolerance
+    # Setting the clock back does not revive it: the lock's time never goes back (time floor).
+    set_clock(fleet, lock_id, start + datetime.timedelta(minutes=10))
+    assert type_pin(fleet, lock_id, code["code"]) == "rejected"
 
 
 def test_a_one_time_code_works_once_and_the_registry_marks_it_expired(fleet, database_url):
@@ -103,7 +106,8 @@ def test_a_long_code_must_be_entered_first_within_24_hours_of_its_start(fleet):
     set_clock(fleet, lock_id, start + 30 * HOUR)
     assert type_pin(fleet, lock_id, never_entered["code"]) == "rejected"
     assert type_pin(fleet, lock_id, entered_early["code"]) == "unlocked"
-    set_clock(fleet, lock_id, start + 72 * HOUR + datetime.timedelta(minutes=1))
+    # Past its end and the 15-minute drift tolerance.
+    set_clock(fleet, lock_id, start + 72 * HOUR + datetime.timedelta(minutes=16))
     assert type_pin(fleet, lock_id, entered_early["code"]) == "rejected"
 
 
@@ -178,11 +182,13 @@ def test_a_code_removed_at_the_lock_is_reported_and_stops_working(fleet, databas
                               f"AND data->>'access_code_id' = '{code['access_code_id']}'") == "removed_at_lock"
 
 
-def test_five_wrong_pins_lock_the_keypad_out(fleet):
+def test_five_wrong_pins_lock_the_keypad_out(fleet, database_url):
     lock_id = fleet.locks[0]["lock_id"]
     code = issue(fleet, lock_id, starts_at=iso(hour_start()), ends_at=iso(hour_start(2)))
     assert [type_pin(fleet, lock_id, f"00000000{i}") for i in range(5)] == ["rejected"] * 5
     assert type_pin(fleet, lock_id, code["code"]) == "locked_out"
+    # The owner learns of it: the lockout is reported as its own event.
+    wait_until(lambda: "lock.keypad_locked_out" in events_for(database_url, lock_id))
     set_clock(fleet, lock_id, datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=16))
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
 
@@ -210,5 +216,31 @@ def test_key_rotation_keeps_earlier_codes_valid_to_their_end(fleet, lockcloud_bi
     wait_until(lambda: lock_state(fleet, lock_id)["offline_key_version"] == 2)
     wait_until(lambda: rotate().returncode == 0)
     assert type_pin(fleet, lock_id, earlier["code"]) == "unlocked"
-    set_clock(fleet, lock_id, start + 30 * HOUR)
+    set_clock(fleet, lock_id, start + 30 * HOUR + datetime.timedelta(minutes=16))  # end + drift tolerance
     assert type_pin(fleet, lock_id, earlier["code"]) == "rejected"
+
+
+def test_a_used_one_time_code_stays_refused_after_a_power_cycle(fleet):
+    lock_id = fleet.locks[0]["lock_id"]
+    used = issue(fleet, lock_id, starts_at=iso(hour_start()), is_one_time_use=True)
+    later = issue(fleet, lock_id, starts_at=iso(hour_start()), is_one_time_use=True)
+    assert type_pin(fleet, lock_id, used["code"]) == "unlocked"
+    assert requests.post(f"{fleet.control}/locks/{lock_id}/power_cycle", json={}).status_code == 200
+    # The lock came back from what it wrote: the used code stays spent, the other still opens.
+    assert type_pin(fleet, lock_id, used["code"]) == "rejected"
+    assert type_pin(fleet, lock_id, later["code"]) == "unlocked"
+
+
+def test_after_the_clock_lost_power_the_lock_waits_for_the_gateways_time(fleet):
+    lock_id = fleet.locks[0]["lock_id"]
+    code = issue(fleet, lock_id, starts_at=iso(hour_start()), ends_at=iso(hour_start(2)))
+    assert requests.post(f"{fleet.control}/locks/{lock_id}/power_cycle", json={"rtc_lost": True}).status_code == 200
+    # The next heartbeat answer carries server_time; until then the clock reads 2000-01-01.
+    wait_until(lambda: not lock_state(fleet, lock_id)["clock_unset"])
+    assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
+
+
+def test_a_clock_moved_beyond_the_tolerance_is_reported(fleet, database_url):
+    lock_id = fleet.locks[0]["lock_id"]
+    set_clock(fleet, lock_id, datetime.datetime.now(datetime.timezone.utc) + 2 * HOUR)
+    wait_until(lambda: "device.time_wrong" in events_for(database_url, lock_id))

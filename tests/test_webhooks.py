@@ -353,3 +353,21 @@ def test_a_webhook_created_with_an_idempotency_key_is_created_once(base_url, par
     # The stored answer (which holds the secret) is sealed at rest.
     assert first.json()["secret"].encode().hex() not in psql(
         partner.database_url, "SELECT string_agg(encode(response_body, 'hex'), '') FROM idempotency_keys WHERE key = 'register-once'")
+
+
+def test_a_keypad_lockout_and_a_wrong_clock_reach_the_owners_webhook(base_url, partner, receiver, deliverer):
+    # The lock reports what the simulator reports (tests/test_offline_codes_at_the_lock.py
+    # checks that the simulator sends it); the owner's webhook gets both events.
+    partner.register(receiver.url, events=["lock.keypad_locked_out", "device.time_wrong"])
+    lock = partner.pair_lock()
+    device = {"Authorization": f"Bearer {lock['device_credential']}"}
+    until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 900))
+    assert requests.post(f"{base_url}/device/v1/events", headers=device,
+                         json={"type": "lock.keypad_locked_out", "locked_until": until}).status_code == 200
+    wrong = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+    assert requests.post(f"{base_url}/device/v1/heartbeat", headers=device,
+                         json={"battery_level": 90, "device_time": wrong}).status_code == 200
+    wait_until(lambda: len(receiver.events()) >= 2)
+    events = {e["event_type"]: e for e in receiver.events()}
+    assert events["lock.keypad_locked_out"]["data"]["locked_until"] == until
+    assert 3500 < events["device.time_wrong"]["data"]["drift_seconds"] < 3700

@@ -183,6 +183,8 @@ struct DeviceGatewayRoutes: Sendable {
             reported = .offlineCodeRemovedAtLock(try Self.offlineGrant(body))
         case "access_code.incorrect_attempt"?:
             reported = .incorrectPIN
+        case "lock.keypad_locked_out"?:
+            reported = .keypadLockedOut(lockedUntil: try Self.timestamp(body, "locked_until"))
         case "battery.low"?:
             guard let level = try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level") else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "battery_level is required.")
@@ -191,7 +193,7 @@ struct DeviceGatewayRoutes: Sendable {
         default:
             throw APIError(
                 .badRequest, "UNKNOWN_EVENT_TYPE",
-                "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt, access_code.removed_at_lock or battery.low.")
+                "type must be lock.locked, lock.unlocked, access_code.used, access_code.incorrect_attempt, access_code.removed_at_lock, lock.keypad_locked_out or battery.low.")
         }
         do {
             try await gateway.record(reported, lockID: device.lockID, ownerID: device.ownerID, occurredAt: occurredAt)

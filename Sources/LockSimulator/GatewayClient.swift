@@ -16,16 +16,19 @@ struct GatewayClient: Sendable {
         let payload: [String: String]
     }
 
-    /// Returns the registry's offline key version floor, when the model has offline PINs.
+    /// Returns the registry's offline key version floor, when the model has offline PINs, and
+    /// the gateway's time.
     func heartbeat(
         batteryLevel: Int, lockState: String, doorState: String, signalQuality: Int, deviceTime: Date, offlineKeyVersion: Int?
-    ) async throws -> Int? {
+    ) async throws -> (floor: Int?, serverTime: Date?) {
         var body: [String: any Sendable] = [
             "battery_level": batteryLevel, "lock_state": lockState, "door_state": doorState,
             "signal_quality": signalQuality, "device_time": deviceTime.formatted(.iso8601),
         ]
         if let offlineKeyVersion { body["offline_key_version"] = offlineKeyVersion }
-        return try await send("POST", "device/v1/heartbeat", body: body)["offline_key_version_floor"] as? Int
+        let answer = try await send("POST", "device/v1/heartbeat", body: body)
+        let serverTime = (answer["server_time"] as? String).flatMap { try? Date($0, strategy: .iso8601) }
+        return (answer["offline_key_version_floor"] as? Int, serverTime)
     }
 
     struct OfflineKey: Sendable {

@@ -17,6 +17,7 @@ import FoundationNetworking
 ///   POST /locks/{lock_id}/keypad      {"pin": "1234"}: a person types a PIN
 ///   POST /locks/{lock_id}/bluetooth/remove_code  {"pin": "..."}: an offline code removed at the lock
 ///   POST /locks/{lock_id}/clock       {"now": "2026-01-01T10:00:00Z"}: set the lock's clock
+///   POST /locks/{lock_id}/power_cycle {"rtc_lost": false}: drop what the lock keeps in RAM only
 public struct LockSimulator: Sendable {
     /// One lock to simulate: its id and the device credential issued when it was paired.
     public struct LockCredential: Codable, Sendable {
@@ -118,6 +119,16 @@ public struct LockSimulator: Sendable {
             guard let date = try? Date(clock.now, strategy: .iso8601), abs(date.timeIntervalSinceNow) < 100 * 365.25 * 86_400
             else { return Response(status: .badRequest) }
             lock.update { $0.clockOffsetSeconds = date.timeIntervalSinceNow }
+            return try Self.json(lock.snapshot)
+        }
+        // A power cycle: {"rtc_lost": bool} (the real-time clock lost power too).
+        router.post("/locks/:lock_id/power_cycle") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Cycle: Decodable { let rtc_lost: Bool? }
+            let cycle = (try? await request.decode(as: Cycle.self, context: context)) ?? Cycle(rtc_lost: nil)
+            lock.powerCycle(rtcLost: cycle.rtc_lost ?? false)
             return try Self.json(lock.snapshot)
         }
         let app = Application(

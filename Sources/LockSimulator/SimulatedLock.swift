@@ -27,8 +27,13 @@ public final class SimulatedLock: Sendable {
         public var activatedOfflineCodes = 0
         /// Events waiting for the gateway (the lock is offline, or the gateway did not answer).
         public var unsentEvents = 0
-        /// Wrong PINs and lockouts of the keypad, whatever the model (online codes too).
+        /// Refused PINs and lockouts of the keypad, whatever the model (online codes too).
         public var keypad = KeypadFailureBudget()
+        /// The latest keypad time used (seconds since the scheme epoch): setting the clock back
+        /// never moves the keypad's time back.
+        public var timeFloor: Int64?
+        /// The real-time clock lost power in a simulated power cycle and was not set since.
+        public var clockUnset = false
     }
 
     public struct KeypadCode: Sendable, Codable {
@@ -47,6 +52,8 @@ public final class SimulatedLock: Sendable {
     let logger: Logger
     private let state = NIOLockedValueBox(State())
     private let verifier = NIOLockedValueBox<OfflineLockVerifier?>(nil)
+    /// The verifier's persistent state as last written (the lock's non-volatile memory).
+    private let flash = NIOLockedValueBox<Data?>(nil)
     private let outbox = NIOLockedValueBox<[[String: any Sendable]]>([])
     private let flushing = NIOLockedValueBox(false)
 
@@ -82,10 +89,11 @@ public final class SimulatedLock: Sendable {
                 do {
                     if !provisioned { provisioned = try await provisionOfflineKey() }
                     await flushEvents()
-                    let floor = try await client.heartbeat(
+                    let (floor, serverTime) = try await client.heartbeat(
                         batteryLevel: Int(current.batteryLevel.rounded(.down)), lockState: current.lockState,
                         doorState: current.doorState, signalQuality: 80, deviceTime: now,
                         offlineKeyVersion: current.offlineKeyVersion)
+                    if let serverTime { gatewayTime(serverTime) }
                     if let floor, let version = UInt16(exactly: floor) { changeVerifier { $0.advance(toVersion: version) } }
                 } catch {
                     logger.debug("heartbeat failed", metadata: ["lock": "\(lockID)", "error": "\(error)"])
@@ -168,12 +176,14 @@ public final class SimulatedLock: Sendable {
         return true
     }
 
-    /// Changes the verifier (if the lock has one) and mirrors its counters into the state.
+    /// Changes the verifier (if the lock has one), writes its state to the simulated flash (a
+    /// real lock does so before the door opens), and mirrors its counters into the state.
     private func changeVerifier<T>(_ change: (inout OfflineLockVerifier) -> T) -> T? {
         let (result, version, activated) = verifier.withLockedValue { box -> (T?, Int?, Int) in
             guard var current = box else { return (nil, nil, 0) }
             let result = change(&current)
             box = current
+            flash.withLockedValue { $0 = try? JSONEncoder().encode(current.state) }
             return (result, Int(current.keyVersion), current.activated.count)
         }
         update {
@@ -183,49 +193,116 @@ public final class SimulatedLock: Sendable {
         return result
     }
 
+    /// A simulated power cycle: everything kept in RAM only is dropped and the verifier starts
+    /// again from what was written to flash. With `rtcLost` the real-time clock lost power too:
+    /// it reads 2000-01-01 and counts as unset until the gateway sets it.
+    public func powerCycle(rtcLost: Bool) {
+        let saved = flash.withLockedValue { $0 }
+        verifier.withLockedValue { box in
+            box = saved.flatMap { try? JSONDecoder().decode(OfflineLockVerifier.State.self, from: $0) }
+                .map(OfflineLockVerifier.init(state:))
+            if rtcLost { box?.clockLost() }
+        }
+        if rtcLost {
+            update {
+                $0.clockUnset = true
+                $0.clockOffsetSeconds = Date(timeIntervalSince1970: 946_684_800).timeIntervalSinceNow
+            }
+        }
+        changeVerifier { _ in }
+    }
+
+    /// The gateway's time from a heartbeat answer: a lock whose clock is unset takes it.
+    private func gatewayTime(_ serverTime: Date) {
+        guard snapshot.clockUnset else { return }
+        update {
+            $0.clockUnset = false
+            $0.clockOffsetSeconds = 0
+        }
+        changeVerifier { $0.clockSet(to: serverTime) }
+    }
+
     /// What the keypad did with a typed PIN.
     public enum KeypadOutcome: String, Sendable, Codable {
         case unlocked, erased, rejected, lockedOut = "locked_out"
     }
 
-    /// A person types `pin` on the keypad. An online code inside its window or an offline PIN
-    /// the verifier accepts unlocks the door (`access_code.used`); an erase code retires the
-    /// offline codes issued before it; anything else is `access_code.incorrect_attempt`. The
-    /// keypad's failure budget comes first, for every model: while it is locked out nothing is
-    /// even compared.
+    /// A person types `pin` on the keypad. The keypad's failure budget comes first, for every
+    /// model (scheme section 5.2): while it is locked out no online code is compared and only
+    /// offline codes already activated open, by exact match, one PIN a minute. Otherwise an
+    /// online code inside its window or an offline PIN the verifier accepts unlocks the door
+    /// (`access_code.used`); an erase code retires the offline codes issued before it; anything
+    /// else is `access_code.incorrect_attempt`, and a refusal that starts a lockout is also
+    /// reported as `lock.keypad_locked_out`.
     public func typePIN(_ pin: String) async -> KeypadOutcome {
-        let at = now
+        let t = keypadTime()
+        let at = OfflinePINScheme.epoch.addingTimeInterval(Double(t))
         let outcome: KeypadOutcome
         var event: [String: any Sendable] = ["occurred_at": at.formatted(.iso8601)]
-        if snapshot.keypad.lockedOut(at: at) != nil {
-            outcome = .lockedOut
-            event["type"] = "access_code.incorrect_attempt"
-        } else if let match = snapshot.codes.first(where: { $0.value.accepts(pin, at: at) })?.key {
-            outcome = .unlocked
-            event["type"] = "access_code.used"
-            event["access_code_id"] = match
-        } else {
-            switch changeVerifier({ $0.enter(pin, at: at) }) {
-            case .unlocked(let grant)?:
-                outcome = .unlocked
-                event["type"] = "access_code.used"
-                event["offline_code"] = Self.reference(grant)
-            case .erased(let grant)?:
-                outcome = .erased
-                event["type"] = "access_code.used"
-                event["offline_code"] = Self.reference(grant)
-            case .rejected?, nil:
-                outcome = .rejected
-                event["type"] = "access_code.incorrect_attempt"
+        var budget = snapshot.keypad
+        let mode = budget.mode(at: t)
+        let decided: OfflineLockVerifier.Outcome?
+        switch mode {
+        case .ignore:
+            decided = .rejected(.lockedOut)
+        case .exactMatchOnly:
+            decided = changeVerifier { $0.enterActivatedOnly(pin, at: at) } ?? .rejected(.lockedOut)
+        case .search:
+            if let match = snapshot.codes.first(where: { $0.value.accepts(pin, at: at) })?.key {
+                event["access_code_id"] = match
+                decided = nil
+            } else {
+                decided = changeVerifier { $0.enter(pin, at: at) } ?? .rejected(.noMatch)
             }
         }
-        if outcome != .lockedOut {
-            let accepted = outcome == .unlocked || outcome == .erased
-            update { $0.keypad.record(accepted: accepted, at: at) }
+        switch decided {
+        case nil:
+            outcome = .unlocked
+            event["type"] = "access_code.used"
+        case .unlocked(let grant)?:
+            outcome = .unlocked
+            event["type"] = "access_code.used"
+            event["offline_code"] = Self.reference(grant)
+        case .erased(let grant)?:
+            outcome = .erased
+            event["type"] = "access_code.used"
+            event["offline_code"] = Self.reference(grant)
+        case .rejected?:
+            outcome = mode == .search ? .rejected : .lockedOut
+            event["type"] = "access_code.incorrect_attempt"
         }
-        if outcome == .unlocked { update { $0.lockState = "unlocked" } }
+        var lockout: Int64?
+        if outcome == .rejected {
+            lockout = budget.recordSearchRefused(at: t)
+        } else if outcome == .lockedOut, mode == .exactMatchOnly {
+            budget.recordLockoutRefusal(at: t)
+        }
+        // The budget is written with the decision, before the door opens (section 5.1).
+        let written = budget
+        update {
+            $0.keypad = written
+            if outcome == .unlocked { $0.lockState = "unlocked" }
+        }
         await report(event)
+        if let lockout {
+            await report([
+                "type": "lock.keypad_locked_out", "occurred_at": at.formatted(.iso8601),
+                "locked_until": OfflinePINScheme.epoch.addingTimeInterval(Double(lockout)).formatted(.iso8601),
+                "refused_in_bucket": written.level,
+            ])
+        }
         return outcome
+    }
+
+    /// The keypad's time in seconds since the scheme epoch: the lock's clock, never before the
+    /// time it last used (the monotonic floor, kept with the persistent state).
+    private func keypadTime() -> Int64 {
+        let reading = OfflinePINScheme.seconds(now)
+        return state.withLockedValue { state in
+            let t = max(reading, state.timeFloor ?? .min)
+            state.timeFloor = t
+            return t
+        }
     }
 
     /// Someone removes an offline code at the lock over Bluetooth; the lock reports it.

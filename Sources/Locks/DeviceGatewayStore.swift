@@ -1,4 +1,5 @@
 import Foundation
+import OfflinePIN
 import OAuth
 import Postgres
 
@@ -97,8 +98,31 @@ public struct DeviceGatewayStore: Sendable {
                     "device.low_battery", ownerID: ownerID, deviceID: lockID,
                     data: ["device_id": device, "battery_level": battery], on: connection)
             }
+            if let deviceTime = report.deviceTime {
+                try Self.checkClock(deviceTime, lockID: lockID, ownerID: ownerID, on: connection)
+            }
             return try Self.offlineKeyFloor(lockID: lockID, on: connection)
         }
+    }
+
+    /// Offline PINs are accepted within the drift tolerance of their window (scheme section 6);
+    /// a lock further off refuses or admits guests at the wrong time. The first heartbeat beyond
+    /// the tolerance records `device.time_wrong`; the flag clears at the next one within it.
+    static func checkClock(_ deviceTime: Date, lockID: UUID, ownerID: UUID, on connection: PostgresConnection) throws {
+        let drift = deviceTime.timeIntervalSince(Date())
+        let wrong = abs(drift) > Double(OfflinePINScheme.driftSeconds)
+        let was = try connection.query(
+            """
+            UPDATE locks l SET device_time_wrong = $2 FROM locks old
+            WHERE l.lock_id = $1 AND old.lock_id = l.lock_id RETURNING old.device_time_wrong
+            """, [lockID, wrong]
+        ).firstRow().decode(Bool.self, at: 0)
+        guard wrong, !was else { return }
+        try EventLog.append(
+            "device.time_wrong", ownerID: ownerID, deviceID: lockID,
+            data: ["device_id": lockID.uuidString.lowercased(), "device_time": deviceTime.formatted(.iso8601),
+                   "server_time": Date().formatted(.iso8601), "drift_seconds": Int(drift.rounded())],
+            on: connection)
     }
 
     /// A code not yet reported used may still be typed for the first time until its activation
@@ -250,6 +274,8 @@ public struct DeviceGatewayStore: Sendable {
         case offlineCodeUsed(OfflineGrantReference)
         /// Someone removed an offline code at the lock, over Bluetooth.
         case offlineCodeRemovedAtLock(OfflineGrantReference)
+        /// The keypad's failure budget locked it out (someone may be guessing PINs).
+        case keypadLockedOut(lockedUntil: Date?)
     }
 
     /// Records an event from the lock with the state change it implies, in one transaction.
@@ -280,6 +306,9 @@ public struct DeviceGatewayStore: Sendable {
                 try OfflineCodeReports.used(grant, lockID: lockID, ownerID: ownerID, data: data, at: occurredAt, on: connection)
             case .offlineCodeRemovedAtLock(let grant):
                 try OfflineCodeReports.removedAtLock(grant, lockID: lockID, ownerID: ownerID, data: data, on: connection)
+            case .keypadLockedOut(let until):
+                if let until { data["locked_until"] = until.formatted(.iso8601) }
+                try EventLog.append("lock.keypad_locked_out", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             case .batteryLow(let level):
                 try connection.query("UPDATE locks SET battery_level = $2 WHERE lock_id = $1", [lockID, level])
                 data["battery_level"] = level

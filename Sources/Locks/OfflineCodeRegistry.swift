@@ -38,7 +38,18 @@ public struct OfflineCodeRegistry: Sendable {
                     type: type, keyVersion: UInt16(lock.issuingKeyVersion), startHour: schedule.startHour,
                     durationHours: schedule.durationHours, slot: $0)
             }
-            let pins = try grants.map { try OfflinePINScheme.pin(for: $0, key: key, digits: lock.offlineDigits) }
+            // The lock may still search the version before the issuing one (section 9).
+            let previous: [(version: UInt16, key: SymmetricKey)] = lock.issuingKeyVersion > 1 && lock.lockKeyVersion < lock.issuingKeyVersion
+                ? [(version: UInt16(lock.issuingKeyVersion - 1),
+                    key: try Self.key(version: lock.issuingKeyVersion - 1, pairingKey: sealer.open(lock.sealedKey, lockID: lockID)))]
+                : []
+            let searched = previous + [(version: UInt16(lock.issuingKeyVersion), key: key)]
+            // A PIN the lock would find as another grant first is left out: its slot stays free
+            // and the next slot is tried (an empty PIN is never inserted).
+            let pins = try grants.map { grant -> String in
+                let pin = try OfflinePINScheme.pin(for: grant, key: key, digits: lock.offlineDigits)
+                return OfflinePINScheme.isAmbiguous(pin, for: grant, keys: searched, digits: lock.offlineDigits) ? "" : pin
+            }
             guard let created = try insertFirstFreeSlot(
                 ownerID: ownerID, lockID: lockID, name: name, pins: pins, schedule: schedule, keyVersion: lock.issuingKeyVersion,
                 period: period, maxCodes: lock.maxCodes, on: connection)
@@ -74,10 +85,10 @@ public struct OfflineCodeRegistry: Sendable {
             """
             WITH created AS (
               INSERT INTO access_codes (lock_id, owner_id, name, code, starts_at, ends_at, state, warnings,
-                                        is_offline, offline_type, key_version, slot_period, slot)
-              SELECT $1, $2, $3, c.pin, $4, $5, 'active', $6::jsonb, true, $7, $8, $9, (c.ordinal - 1)::int
+                                        is_offline, offline_type, key_version, slot_period, slot, offline_scheme)
+              SELECT $1, $2, $3, c.pin, $4, $5, 'active', $6::jsonb, true, $7, $8, $9, (c.ordinal - 1)::int, $13
               FROM unnest($10::text[]) WITH ORDINALITY AS c(pin, ordinal)
-              WHERE live_code_count($1) < $11
+              WHERE c.pin <> '' AND live_code_count($1) < $11
                 AND (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $7
                        AND slot_period = $9 AND state = 'active' AND NOT expiry_removed) < $12
                 AND NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $7
@@ -98,7 +109,7 @@ public struct OfflineCodeRegistry: Sendable {
             SELECT * FROM created
             """,
             [lockID, ownerID, name, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
-             schedule.kind.rawValue, keyVersion, period, PostgresTextArray(pins), maxCodes, type.slots]
+             schedule.kind.rawValue, keyVersion, period, PostgresTextArray(pins), maxCodes, type.slots, OfflinePINScheme.label]
         ).singleRow() else { return nil }
         return try AccessCode(row: row)
     }
@@ -142,7 +153,7 @@ public struct OfflineCodeRegistry: Sendable {
     /// Key version `version` of the chain that starts at the pairing key (version 1).
     static func key(version: Int, pairingKey: [UInt8]) -> SymmetricKey {
         var key = SymmetricKey(data: pairingKey)
-        for _ in 1..<max(1, version) { key = OfflineLockVerifier.nextKey(after: key) }
+        for _ in 1..<max(1, version) { key = OfflinePINScheme.nextKey(after: key) }
         return key
     }
 

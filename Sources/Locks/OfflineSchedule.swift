@@ -140,6 +140,11 @@ public struct OfflineSchedule: Sendable, Equatable {
                 code: "OFFLINE_ACTIVATION_WINDOW",
                 message: "Enter this code at the lock for the first time before \(schedule.activationEndsAt.formatted(.iso8601)) (24 hours after starts_at); a code never entered by then will not open the lock."))
         }
+        if kind == .dailyBound {
+            warnings.append(.init(
+                code: "OFFLINE_UTC_DAYS",
+                message: "This code counts whole days in UTC: it ends at \(schedule.endsAt?.formatted(.iso8601) ?? "") UTC, the same UTC time of day as it starts, so across a daylight-saving change it ends an hour off the local time of its start."))
+        }
         return OfflineSchedule(kind: kind, startHour: start, durationHours: duration, warnings: warnings)
     }
 

@@ -1,40 +1,79 @@
 import Foundation
 
-/// How many wrong PINs a keypad takes before it stops listening: a device requirement for
-/// every keypad of every model, online codes and offline PINs alike (docs/offline-pin-scheme.md
-/// section 5, docs/access-codes.md). Without it a 4-digit online code falls to a patient guest
-/// in 10,000 tries. After `attemptsBeforeLockout` wrong PINs in a row the keypad refuses
-/// everything for `firstLockout`, doubling with each further lockout up to `longestLockout`.
+/// How many refused PINs a keypad searches: a device requirement for every keypad of every
+/// model, online codes and offline PINs alike (docs/offline-pin-scheme.md section 5.2). A leaky
+/// bucket of refused searches that a correct PIN never empties, so a holder of a valid code gets
+/// no more guesses than a stranger: at most `capacity + floor(T / leakSeconds)` in any time T
+/// (1,835 a year). Five refusals in the bucket start a 15-minute lockout, ten keep the keypad
+/// locked until one leaks away. During a lockout only activated offline codes are compared, by
+/// exact match, one PIN a minute. All of it is persistent lock state (Codable).
 public struct KeypadFailureBudget: Sendable, Codable, Equatable {
-    public static let attemptsBeforeLockout = 5
-    public static let firstLockout: TimeInterval = 15 * 60
-    public static let longestLockout: TimeInterval = 24 * 3600
+    public static let capacity = 10
+    public static let shortLockoutLevel = 5
+    public static let leakSeconds: Int64 = 17_280  // 4 h 48 min: five a day
+    public static let shortLockoutSeconds: Int64 = 900
+    public static let lockoutPaceSeconds: Int64 = 60
 
-    public private(set) var failedAttempts = 0
-    public private(set) var lockouts = 0
-    public private(set) var lockedUntil: Date?
+    /// Refused searches still in the bucket, and the time (seconds since the scheme epoch) the
+    /// leak is counted from.
+    public private(set) var level = 0
+    public private(set) var leakReference: Int64 = 0
+    public private(set) var shortLockoutUntil: Int64 = 0
+    /// The last PIN refused during a lockout (the one-a-minute pace).
+    public private(set) var lastLockoutRefusal: Int64?
 
     public init() {}
 
-    /// The end of the current lockout, or nil when the keypad may decide on a PIN now.
-    public func lockedOut(at now: Date) -> Date? {
-        guard let lockedUntil, now < lockedUntil else { return nil }
-        return lockedUntil
+    /// What the keypad may do with the next PIN.
+    public enum Mode: Sendable, Equatable {
+        /// Compare online codes and run the offline search.
+        case search
+        /// Locked out: compare activated offline codes only, by exact match.
+        case exactMatchOnly
+        /// Locked out and a PIN was refused less than a minute ago: refuse unseen.
+        case ignore
     }
 
-    /// Records what the keypad decided on a PIN it was allowed to decide on.
-    public mutating func record(accepted: Bool, at now: Date) {
-        guard !accepted else {
-            failedAttempts = 0
-            lockouts = 0
-            return
+    /// Lets the bucket leak up to `t`. Call before every decision (with the lock's monotonic time).
+    public mutating func leak(at t: Int64) {
+        if level > 0, t > leakReference {
+            let gone = (t - leakReference) / Self.leakSeconds
+            level = max(0, level - Int(min(gone, Int64(Self.capacity))))
+            leakReference += gone * Self.leakSeconds
         }
-        failedAttempts += 1
-        guard failedAttempts >= Self.attemptsBeforeLockout else { return }
-        // 2^lockouts stops mattering long before it could overflow: the cap is reached at 7.
-        let seconds = min(Self.firstLockout * pow(2, Double(min(lockouts, 16))), Self.longestLockout)
-        lockedUntil = now.addingTimeInterval(seconds)
-        lockouts += 1
-        failedAttempts = 0
+        if level == 0 { leakReference = t }
+    }
+
+    public mutating func mode(at t: Int64) -> Mode {
+        leak(at: t)
+        guard let until = lockedUntil(at: t), until > t else { return .search }
+        if let last = lastLockoutRefusal, t < last + Self.lockoutPaceSeconds { return .ignore }
+        return .exactMatchOnly
+    }
+
+    /// When the keypad searches again (nil: it searches now). Leaks are computed, not stored.
+    public func lockedUntil(at t: Int64) -> Int64? {
+        var copy = self
+        copy.leak(at: t)
+        if copy.level >= Self.capacity { return max(copy.leakReference + Self.leakSeconds, copy.shortLockoutUntil) }
+        return copy.shortLockoutUntil > t ? copy.shortLockoutUntil : nil
+    }
+
+    /// A searched PIN opened nothing. Returns the end of the lockout it started, if it did.
+    @discardableResult
+    public mutating func recordSearchRefused(at t: Int64) -> Int64? {
+        leak(at: t)
+        if level == 0 { leakReference = t }
+        level += 1
+        if level == Self.shortLockoutLevel {
+            shortLockoutUntil = t + Self.shortLockoutSeconds
+            return shortLockoutUntil
+        }
+        return level >= Self.capacity ? lockedUntil(at: t) : nil
+    }
+
+    /// A PIN refused during a lockout: it only paces the next one.
+    public mutating func recordLockoutRefusal(at t: Int64) {
+        lastLockoutRefusal = t
     }
 }

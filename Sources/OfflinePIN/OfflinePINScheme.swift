@@ -1,9 +1,14 @@
 import Crypto
 import Foundation
 
-/// LockCloud offline PIN scheme, version 1 (docs/offline-pin-scheme.md is the normative text;
+/// LockCloud offline PIN scheme, version 2 (docs/offline-pin-scheme.md is the normative text;
 /// this file follows it step by step). Pure: no clock, no randomness, no I/O.
 public enum OfflinePINScheme {
+    /// The label in every MAC message and the value the registry stores with each grant.
+    public static let label = "LCPIN2"
+    /// Drift tolerance D in seconds: windows are accepted D early and D late (section 6). Below
+    /// 1800 s, so a search spans at most 25 start hours and 2 days (99 MACs per key version).
+    public static let driftSeconds: Int64 = 900
     /// Time zero of the scheme: 2024-01-01T00:00:00Z. Hours and days count from here, in UTC.
     public static let epoch = Date(timeIntervalSince1970: 1_704_067_200)
     /// A code not yet activated at the lock must be typed within this many hours of its start.
@@ -89,14 +94,21 @@ public enum OfflinePINScheme {
 
     // MARK: - The PIN function
 
-    /// Step 1: the MAC of one (type, key version, period, slot) candidate.
-    static func mac(key: SymmetricKey, type: CodeType, keyVersion: UInt16, period: Int64, slot: Int) -> [UInt8] {
-        var message = Array("LCPIN1".utf8)
+    /// Step 1: the MAC of one (type, key version, period, slot) candidate. The digit count is
+    /// part of the message, so one grant's PINs at two lengths are unrelated.
+    static func mac(key: SymmetricKey, type: CodeType, keyVersion: UInt16, period: Int64, slot: Int, digits: Int) -> [UInt8] {
+        var message = Array(label.utf8)
         message.append(type.rawValue)
         message.append(contentsOf: withUnsafeBytes(of: keyVersion.bigEndian, Array.init))
         message.append(contentsOf: withUnsafeBytes(of: period.bigEndian, Array.init))
         message.append(UInt8(slot))
+        message.append(UInt8(digits))
         return Array(HMAC<SHA256>.authenticationCode(for: message, using: key))
+    }
+
+    /// Key version v+1 from key version v (section 1): the chain only runs forward.
+    public static func nextKey(after key: SymmetricKey) -> SymmetricKey {
+        SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("\(label)-next-key".utf8), using: key)))
     }
 
     /// Step 2: offset T and multiplier M (a unit modulo 10^digits) from the MAC.
@@ -131,13 +143,13 @@ public enum OfflinePINScheme {
     }
 
     /// The PIN for a grant: (T + v × M) mod 10^digits, written with leading zeros.
-    public static func pin(for grant: Grant, key: SymmetricKey, digits: Int = 9) throws -> String {
+    public static func pin(for grant: Grant, key: SymmetricKey, digits: Int = 11) throws -> String {
         guard (6...12).contains(digits) else { throw IssueError.invalidDigits }
         guard (0..<grant.type.slots).contains(grant.slot) else { throw IssueError.invalidSlot }
         let modulus = power10(digits)
         let value = try value(of: grant)
         let (offset, multiplier) = mask(
-            mac(key: key, type: grant.type, keyVersion: grant.keyVersion, period: grant.period, slot: grant.slot),
+            mac(key: key, type: grant.type, keyVersion: grant.keyVersion, period: grant.period, slot: grant.slot, digits: digits),
             modulus: modulus)
         let number = (offset + mulMod(value, multiplier, modulus)) % modulus
         let text = String(number)
@@ -160,32 +172,76 @@ public enum OfflinePINScheme {
         }
     }
 
-    /// Every grant a typed PIN could stand for at `hour` (hours since epoch): all candidates whose
-    /// start lies in the last 24 hours, at most 24·3 + 2·(3+5+3+1) = 96 MAC evaluations per key
-    /// version. Returned in a fixed order (type, then period, then slot).
-    public static func candidates(
-        for pin: String, at hour: Int64, keys: [(version: UInt16, key: SymmetricKey)], digits: Int = 9
-    ) -> [Grant] {
-        guard pin.count == digits, let number = UInt64(pin), (6...12).contains(digits) else { return [] }
+    /// A slot of the scheme: what one activation spends (type, key version, period, slot).
+    public struct Slot: Sendable, Hashable, Codable {
+        public let type: CodeType
+        public let keyVersion: UInt16
+        public let period: Int64
+        public let slot: Int
+    }
+
+    /// One candidate whose hidden value decoded in range, with whether the decoded grant's
+    /// window (tolerance included) holds at the time searched.
+    public struct Decoded: Sendable, Equatable {
+        public let grant: Grant
+        public let inWindow: Bool
+        public var slot: Slot { Slot(type: grant.type, keyVersion: grant.keyVersion, period: grant.period, slot: grant.slot) }
+    }
+
+    /// Seconds since the epoch, rounded down: the lock's time `t`.
+    public static func seconds(_ date: Date) -> Int64 {
+        Int64(date.timeIntervalSince(epoch).rounded(.down))
+    }
+
+    /// The start hours a search at `t` tries (section 5.3 step 4); the days are those of its ends.
+    public static func searchedHours(at t: Int64) -> ClosedRange<Int64> {
+        (floorDiv(t - driftSeconds, 3600) - 23)...floorDiv(t + driftSeconds, 3600)
+    }
+
+    /// Whether a grant may be used at `t` by its window alone: from start - D, activation
+    /// within 24 h + D of the start (unless `activated`), and before end + D.
+    public static func inWindow(_ grant: Grant, at t: Int64, activated: Bool) -> Bool {
+        let start = grant.startHour * 3600
+        guard start - driftSeconds <= t else { return false }
+        if !activated, t >= start + Int64(activationHours) * 3600 + driftSeconds { return false }
+        if let hours = grant.durationHours, t >= (grant.startHour + hours) * 3600 + driftSeconds { return false }
+        return true
+    }
+
+    /// Every candidate of the lock's search at `t` whose hidden value decodes in range, in the
+    /// search order (version, type, period, slot). At most 99 MACs per key version.
+    public static func decode(
+        _ pin: String, at t: Int64, keys: [(version: UInt16, key: SymmetricKey)], digits: Int
+    ) -> [Decoded] {
+        let hours = searchedHours(at: t)
+        return decode(pin, hours: hours, keys: keys, digits: digits) { grant in inWindow(grant, at: t, activated: false) }
+    }
+
+    /// The search over any range of start hours (the registry checks a whole activation window).
+    static func decode(
+        _ pin: String, hours: ClosedRange<Int64>, keys: [(version: UInt16, key: SymmetricKey)], digits: Int,
+        window: (Grant) -> Bool
+    ) -> [Decoded] {
+        guard (6...12).contains(digits), pin.count == digits, pin.utf8.allSatisfy({ (48...57).contains($0) }),
+            let number = UInt64(pin)
+        else { return [] }
         let modulus = power10(digits)
-        var found: [Grant] = []
+        let days = floorDiv(hours.lowerBound, 24)...floorDiv(hours.upperBound, 24)
+        var found: [Decoded] = []
         for (version, key) in keys {
             for type in CodeType.allCases {
-                let periods: ClosedRange<Int64> =
-                    type.keyedByHour
-                    ? (hour - Int64(activationHours) + 1)...hour
-                    : floorDiv(hour - Int64(activationHours) + 1, 24)...floorDiv(hour, 24)
-                for period in periods {
+                for period in type.keyedByHour ? hours : days {
                     for slot in 0..<type.slots {
                         let (offset, multiplier) = mask(
-                            mac(key: key, type: type, keyVersion: version, period: period, slot: slot), modulus: modulus)
+                            mac(key: key, type: type, keyVersion: version, period: period, slot: slot, digits: digits),
+                            modulus: modulus)
                         let difference = (number + modulus - offset) % modulus
                         let value = mulMod(difference, inverse(multiplier, modulus), modulus)
-                        if let grant = grant(type: type, keyVersion: version, period: period, slot: slot, value: value),
-                            grant.startHour <= hour, hour < grant.startHour + Int64(activationHours)
-                        {
-                            found.append(grant)
-                        }
+                        // A decoded grant outside its window is still reported: the lock says
+                        // why it refused (outside_window), and the registry judges overlaps.
+                        guard let grant = grant(type: type, keyVersion: version, period: period, slot: slot, value: value)
+                        else { continue }
+                        found.append(Decoded(grant: grant, inWindow: window(grant)))
                     }
                 }
             }
