@@ -102,9 +102,12 @@ def test_text_is_stored_exactly_or_refused(base_url, lockcloud_bin, database_url
     assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_CUSTOM_ID"
     code = requests.post(f"{url}/access_codes", json={"code": "4821", "name": "Cleaner\u0000x"}, headers=api)
     assert code.status_code == 400 and code.json()["error_code"] == "INVALID_NAME"
-    # Text that reaches the database with no rule of its own is caught there, with a 400.
+    # NUL in OAuth parameters: refused as malformed, in the shape each endpoint documents.
     status, answer = raw_request(base_url, "GET", "/oauth/authorize?response_type=code&client_id=seam%00x")
-    assert status == 400, answer[:200]
+    assert status == 400 and b"<html" in answer, answer[:200]
+    token = requests.post(f"{base_url}/oauth/token", json={"grant_type": "authorization_code", "code": "x\u0000",
+                                                          "client_id": "seam", "client_secret": "seamsecret"})
+    assert token.status_code == 400 and token.json()["error"] == "invalid_request", token.text
     assert psql(database_url, f"SELECT count(*) FROM access_codes WHERE lock_id = '{lock['lock_id']}'") == "0"
 
 

@@ -54,7 +54,12 @@ struct FormParameters: Sendable {
             do { return .parameters(try FormParameters(urlEncoded: text)) } catch { return .malformedForm(error) }
         }
         if allowJSON, contentType.hasPrefix("application/json") {
-            return FormParameters(json: data).map(ReadResult.parameters) ?? .malformedJSON
+            guard let parameters = FormParameters(json: data) else { return .malformedJSON }
+            // The same rule as for forms: a NUL could not be stored or compared as sent.
+            if parameters.values.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+                return .malformedForm(.nulCharacter)
+            }
+            return .parameters(parameters)
         }
         return .unsupportedMediaType
     }

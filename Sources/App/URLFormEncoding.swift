@@ -8,11 +8,14 @@ enum URLFormEncoding {
         case badPercentEscape
         /// The decoded bytes are not UTF-8.
         case notUTF8
+        /// A NUL character (`%00`): no value of ours may hold one (PostgreSQL text cannot).
+        case nulCharacter
 
         var description: String {
             switch self {
             case .badPercentEscape: return "a % is not followed by two hexadecimal digits"
             case .notUTF8: return "the decoded text is not UTF-8"
+            case .nulCharacter: return "a value contains a NUL character"
             }
         }
     }
@@ -59,6 +62,7 @@ enum URLFormEncoding {
             }
             index = bytes.index(after: index)
         }
+        guard !out.contains(0) else { throw .nulCharacter }
         guard let text = String(validating: out, as: UTF8.self) else { throw .notUTF8 }
         return text
     }

@@ -80,6 +80,16 @@ struct ErrorMiddlewareTests {
         }
     }
 
+    @Test("text the database layer refused (a NUL) is 400, wrapped or not")
+    func unstorableText() {
+        let underlying = PostgresError(.unstorableParameter, "a text parameter contains a NUL character")
+        for thrown in [underlying as any Error, serverError(underlying)] {
+            let error = middleware.classify(thrown, path: "/x", logger: logger)
+            #expect(error.status == .badRequest)
+            #expect(error.errorCode == "INVALID_REQUEST")
+        }
+    }
+
     @Test("a constraint violation that reached the edge is a logged 500, not a leak of SQL details")
     func unexpectedDatabaseError() {
         let error = middleware.classify(
