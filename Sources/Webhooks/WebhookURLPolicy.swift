@@ -125,18 +125,24 @@ public struct WebhookURLPolicy: Sendable {
         var addresses: [[UInt8]] = []
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let entry = cursor {
-            if entry.pointee.ai_family == AF_INET, let raw = entry.pointee.ai_addr {
-                raw.withMemoryRebound(to: Glibc.sockaddr_in.self, capacity: 1) { address in
-                    addresses.append(withUnsafeBytes(of: address.pointee.sin_addr) { Array($0) })
-                }
-            } else if entry.pointee.ai_family == AF_INET6, let raw = entry.pointee.ai_addr {
-                raw.withMemoryRebound(to: Glibc.sockaddr_in6.self, capacity: 1) { address in
-                    addresses.append(withUnsafeBytes(of: address.pointee.sin6_addr) { Array($0) })
-                }
-            }
+            if let address = numericAddress(entry.pointee) { addresses.append(address) }
             cursor = entry.pointee.ai_next
         }
         return addresses.reduce(into: []) { unique, address in if !unique.contains(address) { unique.append(address) } }
+    }
+
+    /// One getaddrinfo answer as bytes. The address is printed with getnameinfo and read back
+    /// with inet_pton rather than taken from `sockaddr_in6.sin6_addr`: on a clean build that
+    /// member is only visible through NIO's C shim module (MemberImportVisibility), and this way
+    /// no struct layout is assumed. A scope suffix (`fe80::1%eth0`) is dropped.
+    private static func numericAddress(_ entry: addrinfo) -> [UInt8]? {
+        guard entry.ai_family == AF_INET || entry.ai_family == AF_INET6, let raw = entry.ai_addr else { return nil }
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard getnameinfo(raw, entry.ai_addrlen, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST) == 0 else {
+            return nil
+        }
+        let printed = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return parseLiteral(String(printed.prefix { $0 != "%" }))
     }
 
     /// A strict IPv4 dotted quad or IPv6 literal (inet_pton), else nil: a name to resolve.
