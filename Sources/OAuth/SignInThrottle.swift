@@ -51,11 +51,12 @@ public struct SignInThrottle: Sendable {
     /// The subject an address's failures are counted under: `address:192.0.2.7` for IPv4,
     /// `address:2001:db8:1:2::/64` for IPv6. Text that is not an IP address counts as itself.
     public static func addressKey(_ address: String) -> String {
-        var v4 = in_addr()
+        // Plain byte buffers, not in_addr/in6_addr: those types come from whichever C module
+        // first included <netinet/in.h> (NIO's shim), which MemberImportVisibility refuses.
+        var v4 = [UInt8](repeating: 0, count: 4)
         if inet_pton(AF_INET, address, &v4) == 1 { return "address:" + address }
-        var v6 = in6_addr()
-        guard inet_pton(AF_INET6, address, &v6) == 1 else { return "address:" + address }
-        let bytes = withUnsafeBytes(of: &v6) { Array($0) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return "address:" + address }
         // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket.
         if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
             return "address:" + bytes[12..<16].map(String.init).joined(separator: ".")

@@ -146,11 +146,13 @@ public struct WebhookURLPolicy: Sendable {
     }
 
     /// A strict IPv4 dotted quad or IPv6 literal (inet_pton), else nil: a name to resolve.
+    /// inet_pton writes into plain byte buffers: `in_addr`/`in6_addr` are only visible through
+    /// NIO's C shim module on a clean build (MemberImportVisibility).
     static func parseLiteral(_ host: String) -> [UInt8]? {
-        var v4 = Glibc.in_addr()
-        if inet_pton(AF_INET, host, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = Glibc.in6_addr()
-        if inet_pton(AF_INET6, host, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, host, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET6, host, &v6) == 1 { return v6 }
         return nil
     }
 

@@ -13,11 +13,11 @@ import Glibc
 struct SpecialPurposeAddressTests {
     /// An address literal as bytes (4 or 16), parsed by the C library rather than our code.
     static func bytes(_ text: String) throws -> [UInt8] {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
+        var v4 = [UInt8](repeating: 0, count: 4)
+        if inet_pton(AF_INET, text, &v4) == 1 { return v4 }
+        var v6 = [UInt8](repeating: 0, count: 16)
         guard inet_pton(AF_INET6, text, &v6) == 1 else { throw CocoaError(.formatting) }
-        return withUnsafeBytes(of: &v6) { Array($0) }
+        return v6
     }
 
     @Test("IPv4 special-purpose ranges, multicast, reserved and broadcast are refused", arguments: [
