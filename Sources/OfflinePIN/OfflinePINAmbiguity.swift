@@ -8,12 +8,13 @@ extension OfflinePINScheme {
     /// lock may still be on it). Conservative: every candidate of every hour of the window is
     /// decoded, and any earlier decode whose window meets the grant's counts, spent or not.
     public static func isAmbiguous(
-        _ pin: String, for grant: Grant, keys: [(version: UInt16, key: SymmetricKey)], digits: Int
+        _ pin: String, for grant: Grant, keys: [(version: UInt16, key: SymmetricKey)], digits: Int,
+        masks: MaskSource? = nil
     ) -> Bool {
         let first = grant.startHour * 3600 - driftSeconds
         let last = activationEnd(of: grant) - 1
         let hours = searchedHours(at: first).lowerBound...searchedHours(at: last).upperBound
-        let decoded = decode(pin, hours: hours, keys: keys, digits: digits) { other in
+        let decoded = decode(pin, hours: hours, keys: keys, digits: digits, masks: masks) { other in
             // Windows meet when each starts before the other's activation ends.
             other.startHour * 3600 - driftSeconds <= last && first < activationEnd(of: other)
         }

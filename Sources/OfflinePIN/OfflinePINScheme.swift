@@ -211,16 +211,40 @@ public enum OfflinePINScheme {
     /// Every candidate of the lock's search at `t` whose hidden value decodes in range, in the
     /// search order (version, type, period, slot). At most 99 MACs per key version.
     public static func decode(
-        _ pin: String, at t: Int64, keys: [(version: UInt16, key: SymmetricKey)], digits: Int
+        _ pin: String, at t: Int64, keys: [(version: UInt16, key: SymmetricKey)], digits: Int,
+        masks: MaskSource? = nil
     ) -> [Decoded] {
         let hours = searchedHours(at: t)
-        return decode(pin, hours: hours, keys: keys, digits: digits) { grant in inWindow(grant, at: t, activated: false) }
+        return decode(pin, hours: hours, keys: keys, digits: digits, masks: masks) { grant in
+            inWindow(grant, at: t, activated: false)
+        }
+    }
+
+    /// Steps 1-2 for one candidate as the search needs them: the offset and the inverse of the
+    /// multiplier. They depend on the key and the candidate, never on the typed PIN.
+    public struct CandidateMask: Sendable {
+        public let offset: UInt64
+        public let inverse: UInt64
+    }
+
+    /// Where a search takes its candidates' masks from: (key version, key, type, period, slot).
+    /// A lock computes each one (one HMAC); a caller that searches the same candidates many
+    /// times (the property tests, 100,000 issues per type) may memoize this function.
+    public typealias MaskSource = (UInt16, SymmetricKey, CodeType, Int64, Int) -> CandidateMask
+
+    public static func candidateMask(
+        key: SymmetricKey, keyVersion: UInt16, type: CodeType, period: Int64, slot: Int, digits: Int
+    ) -> CandidateMask {
+        let modulus = power10(digits)
+        let (offset, multiplier) = mask(
+            mac(key: key, type: type, keyVersion: keyVersion, period: period, slot: slot, digits: digits), modulus: modulus)
+        return CandidateMask(offset: offset, inverse: inverse(multiplier, modulus))
     }
 
     /// The search over any range of start hours (the registry checks a whole activation window).
     static func decode(
         _ pin: String, hours: ClosedRange<Int64>, keys: [(version: UInt16, key: SymmetricKey)], digits: Int,
-        window: (Grant) -> Bool
+        masks: MaskSource? = nil, window: (Grant) -> Bool
     ) -> [Decoded] {
         guard (6...12).contains(digits), pin.count == digits, pin.utf8.allSatisfy({ (48...57).contains($0) }),
             let number = UInt64(pin)
@@ -232,11 +256,10 @@ public enum OfflinePINScheme {
             for type in CodeType.allCases {
                 for period in type.keyedByHour ? hours : days {
                     for slot in 0..<type.slots {
-                        let (offset, multiplier) = mask(
-                            mac(key: key, type: type, keyVersion: version, period: period, slot: slot, digits: digits),
-                            modulus: modulus)
-                        let difference = (number + modulus - offset) % modulus
-                        let value = mulMod(difference, inverse(multiplier, modulus), modulus)
+                        let mask = masks?(version, key, type, period, slot)
+                            ?? candidateMask(key: key, keyVersion: version, type: type, period: period, slot: slot, digits: digits)
+                        let difference = (number + modulus - mask.offset) % modulus
+                        let value = mulMod(difference, mask.inverse, modulus)
                         // A decoded grant outside its window is still reported: the lock says
                         // why it refused (outside_window), and the registry judges overlaps.
                         guard let grant = grant(type: type, keyVersion: version, period: period, slot: slot, value: value)

@@ -381,10 +381,10 @@ struct OfflinePINTests {
     }
 
     /// At 6 digits about a fifth of PINs would open as an earlier grant, so a broken check
-    /// shows at once; at the default 11 digits the check almost never fires (section 9).
+    /// shows at once (the default length's 100,000 issues per type are in OfflinePINIssueTests).
     @Test(
-        "property: a PIN the registry's check lets through opens as its own grant first, at any moment of its activation window",
-        arguments: [(6, 3_000), (11, 5_000)])
+        "property: at 6 digits, a PIN the registry's check lets through opens as its own grant first",
+        arguments: [(6, 3_000)])
     func noAmbiguousIssue(digits: Int, issues: Int) throws {
         var random = SplitMix(state: 2026)
         var skipped = 0
@@ -401,6 +401,6 @@ struct OfflinePINTests {
             let found = OfflinePINScheme.decode(pin, at: t, keys: keys, digits: digits)
             #expect(found.first(where: \.inWindow)?.grant == grant, "\(grant) at \(digits) digits")
         }
-        if digits == 6 { #expect(skipped > issues / 20) } else { #expect(skipped <= 2) }
+        #expect(skipped > issues / 20)
     }
 }
