@@ -35,3 +35,32 @@ def test_vectors_cover_every_refusal_reason_and_length():
     assert {v["digits"] for v in data["vectors"]} >= {6, 9, 10, 11, 12}
     assert any(v["pin"].startswith("0") for v in data["vectors"])
     assert len(data["key_chain"]) == 4
+
+
+def _figures_script():
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parent.parent / "scripts" / "offline_pin_figures.py"
+    spec = importlib.util.spec_from_file_location("offline_pin_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, path.parent.parent
+
+
+def test_security_figures_meet_the_targets_and_are_the_ones_published():
+    # The exact counts of section 8 at the default length, recomputed, against issue 14's
+    # targets and against what the scheme document and the README tell a lock vendor.
+    from fractions import Fraction
+    figures, root = _figures_script()
+    attempts = figures.most_attempts()
+    f = figures.figures(figures.DEFAULT_DIGITS, figures.DRIFT, figures.VERSIONS, attempts)
+    assert f["per_attempt"] <= Fraction(1, 10**5)
+    assert f["per_year"] <= Fraction(1, 100)
+    assert f["macs"] <= 200
+    scheme = (root / "docs" / "offline-pin-scheme.md").read_text()
+    readme = (root / "README.md").read_text()
+    assert f"**{figures.DEFAULT_DIGITS} digits {float(f['per_year']) * 100:.3f} %**" in scheme
+    assert f"{f['macs']}" in scheme and f"{attempts}" in scheme
+    assert f"**{float(f['per_attempt']):.1e}**".replace("e-0", "e-") in readme
+    assert f"**{float(f['per_year']) * 100:.2f} % per lock-year**" in readme
+    assert f"{f['G']:,}" in readme and f"{attempts:,}" in readme
