@@ -31,7 +31,7 @@ LOCK_FIELDS = {
     "lock_id", "name", "model", "address", "device_type", "online", "battery_level", "signal_quality", "location",
     "timezone", "bridge_id", "lock_state", "door_state", "device_time", "created_at", "updated_at",
     "can_program_online_access_codes", "can_program_offline_access_codes", "code_length_min", "code_length_max",
-    "max_access_codes"}
+    "max_access_codes", "warnings"}
 
 
 def test_pairing_returns_every_contract_field_and_a_credential_once(base_url, owner, database_url):
@@ -42,6 +42,7 @@ def test_pairing_returns_every_contract_field_and_a_credential_once(base_url, ow
     assert lock["device_type"] == "smart_lock" and lock["lock_state"] == "unknown" and lock["online"] is False
     assert lock["battery_level"] is None and lock["location"] is None and lock["bridge_id"] is None
     assert lock["created_at"].endswith("Z") and uuid.UUID(lock["lock_id"]).version == 4
+    assert lock["warnings"] == []
 
     fetched = owner.get(f"{base_url}/locks/{lock['lock_id']}").json()
     assert set(fetched) == LOCK_FIELDS  # the credential is never shown again

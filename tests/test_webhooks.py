@@ -375,3 +375,29 @@ def test_a_keypad_lockout_and_a_wrong_clock_reach_the_owners_webhook(base_url, p
     assert events["lock.keypad_locked_out"]["data"]["locked_until"] == until
     # An hour ahead, less however long the heartbeat took to arrive (whole seconds, so 1 s either way).
     assert 3600 - in_flight - 1 <= events["device.time_wrong"]["data"]["drift_seconds"] <= 3601
+
+
+def test_either_spelling_of_the_low_battery_event_receives_it(base_url, partner, deliverer, database_url):
+    # The newer guide's `battery.low` and the event's own name `device.low_battery` both work;
+    # a webhook for neither gets nothing, and battery.replaced reaches its own subscribers.
+    receivers = {name: Receiver() for name in ["battery.low", "device.low_battery", "battery.replaced", "device.online"]}
+    try:
+        for name, receiver in receivers.items():
+            assert partner.register(receiver.url, events=[name]).status_code == 201
+        lock = partner.pair_lock()
+        device = {"Authorization": f"Bearer {lock['device_credential']}"}
+        for level in [90, 10, 95]:
+            assert requests.post(f"{base_url}/device/v1/heartbeat", headers=device,
+                                 json={"battery_level": level}).status_code == 200
+        for name in ["battery.low", "device.low_battery"]:
+            delivered = wait_until(lambda: receivers[name].events(), timeout=30)
+            assert [e["event_type"] for e in delivered] == ["device.low_battery"]
+            assert delivered[0]["data"]["battery_level"] == 10
+        replaced = wait_until(lambda: receivers["battery.replaced"].events(), timeout=30)
+        assert replaced[0]["data"]["previous_battery_level"] == 10 and replaced[0]["data"]["battery_level"] == 95
+        wait_until(lambda: receivers["device.online"].events(), timeout=30)
+        # Everything this lock caused has been delivered; the online-only webhook got nothing else.
+        assert {e["event_type"] for e in receivers["device.online"].events()} == {"device.online"}
+    finally:
+        for receiver in receivers.values():
+            receiver.stop()

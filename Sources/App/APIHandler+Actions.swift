@@ -65,9 +65,11 @@ extension APIHandler {
     }
 
     static func body(_ action: LockAction) -> LockActionBody {
-        LockActionBody(
+        var body = LockActionBody(
             actionId: action.id.uuidString.lowercased(), customId: action.customID, status: action.status,
             lockId: action.lockID.uuidString.lowercased(), action: action.action, errorCode: action.errorCode,
             performedVia: action.performedVia, createdAt: action.createdAt, completedAt: action.completedAt)
+        body.message = action.message
+        return body
     }
 }

@@ -30,6 +30,9 @@ public struct AppConfiguration: Sendable {
     public var heartbeatTimeoutSeconds: Int
     /// Seconds `POST /locks/{id}/unlock` waits for the lock.
     public var unlockWaitSeconds: Int
+    /// Seconds a heartbeat's `device_time` may be off before `device.time_wrong` (by default the
+    /// offline PINs' drift tolerance, beyond which codes open at the wrong times).
+    public var deviceTimeToleranceSeconds: Int
     /// Webhooks: whether this instance delivers (any number may), what destinations are
     /// allowed, and the retry schedule.
     public var webhookDelivery: Bool
@@ -73,6 +76,8 @@ public struct AppConfiguration: Sendable {
         public static let actionTimeoutSeconds = Setting(key: ["lockcloud", "action", "timeout", "seconds"], defaultValue: "30")
         public static let heartbeatTimeoutSeconds = Setting(key: ["lockcloud", "heartbeat", "timeout", "seconds"], defaultValue: "60")
         public static let unlockWaitSeconds = Setting(key: ["lockcloud", "unlock", "wait", "seconds"], defaultValue: "10")
+        public static let deviceTimeToleranceSeconds = Setting(
+            key: ["lockcloud", "device", "time", "tolerance", "seconds"], defaultValue: "900")
         public static let webhookDelivery = Setting(key: ["lockcloud", "webhook", "delivery"], defaultValue: "true")
         public static let webhookAllowHTTP = Setting(key: ["lockcloud", "webhook", "allow", "http"], defaultValue: "false")
         public static let webhookAllowPrivateNetworks = Setting(key: ["lockcloud", "webhook", "allow", "private", "networks"], defaultValue: "false")
@@ -134,6 +139,7 @@ public struct AppConfiguration: Sendable {
         actionTimeoutSeconds = try integer(Settings.actionTimeoutSeconds, 1...3600)
         heartbeatTimeoutSeconds = try integer(Settings.heartbeatTimeoutSeconds, 2...86_400)
         unlockWaitSeconds = try integer(Settings.unlockWaitSeconds, 1...60)
+        deviceTimeToleranceSeconds = try integer(Settings.deviceTimeToleranceSeconds, 1...86_400)
         webhookDelivery = try flag(Settings.webhookDelivery)
         webhookAllowHTTP = try flag(Settings.webhookAllowHTTP)
         webhookAllowPrivateNetworks = try flag(Settings.webhookAllowPrivateNetworks)

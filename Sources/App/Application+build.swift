@@ -52,7 +52,8 @@ public func buildApplication(
         database: pool, tokens: oauth.tokens, clients: oauth.clients, sealer: sealer, maxBodyBytes: config.maxBodyBytes))
     let actions = ActionStore(database: pool)
     let accessCodes = AccessCodeStore(database: pool)
-    let gateway = DeviceGatewayStore(database: pool)
+    let gateway = DeviceGatewayStore(
+        database: pool, deviceTimeToleranceSeconds: Int64(config.deviceTimeToleranceSeconds))
     let offlineCodes = OfflineCodeRegistry(database: pool, sealer: sealer)
     let lockStore = LockStore(database: pool, sealer: sealer)
     let handler = APIHandler(

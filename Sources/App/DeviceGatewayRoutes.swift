@@ -156,8 +156,6 @@ struct DeviceGatewayRoutes: Sendable {
         }
     }
 
-    static let performedVia: Set<String> = ["manual", "keypad", "cloud", "bluetooth", "auto_lock"]
-
     /// `{"type": "lock.locked" | "lock.unlocked", "performed_via": ...}`,
     /// `{"type": "access_code.used", "access_code_id": ...}`, `{"type": "access_code.incorrect_attempt"}`
     /// or `{"type": "battery.low", "battery_level": n}`, each with an optional `occurred_at`.
@@ -168,7 +166,11 @@ struct DeviceGatewayRoutes: Sendable {
         let reported: DeviceGatewayStore.ReportedEvent
         switch try Self.field(body, "type", String.self) {
         case "lock.locked"?, "lock.unlocked"?:
-            guard let via = try Self.oneOf(try Self.field(body, "performed_via", String.self), Self.performedVia, "performed_via") else {
+            // The guide's values, or the gateway's first spellings (mapped to the guide's).
+            guard let reportedVia = try Self.oneOf(
+                try Self.field(body, "performed_via", String.self), DeviceVocabulary.acceptedPerformedVia, "performed_via"),
+                let via = DeviceVocabulary.performedVia(reported: reportedVia)
+            else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "performed_via is required.")
             }
             reported = body["type"] as? String == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)

@@ -24,6 +24,13 @@ extension LockBody {
         json.field("device_time", string: deviceTime.flatMap { try? timestamps.encode($0) })
         json.field("created_at", string: try? timestamps.encode(createdAt))
         json.field("updated_at", string: try? timestamps.encode(updatedAt))
+        let warningObjects = warnings.map { warning in
+            var object = JSONText()
+            object.field("warning_code", string: warning.warningCode)
+            object.field("message", string: warning.message)
+            return object.finished()
+        }
+        json.field("warnings", raw: "[" + warningObjects.joined(separator: ",") + "]")
         json.field("can_program_online_access_codes", raw: canProgramOnlineAccessCodes ? "true" : "false")
         json.field("can_program_offline_access_codes", raw: canProgramOfflineAccessCodes ? "true" : "false")
         json.field("code_length_min", raw: String(codeLengthMin))

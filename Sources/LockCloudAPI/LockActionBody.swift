@@ -1,7 +1,7 @@
 package import Foundation
 
 /// `#/components/schemas/LockActionStatus`, hand-written so `custom_id`, `error_code`,
-/// `performed_via` and `completed_at` are sent as `null` until they have values.
+/// `message`, `performed_via` and `completed_at` are sent as `null` until they have values.
 package struct LockActionBody: Codable, Hashable, Sendable {
     package var actionId: String
     package var customId: String?
@@ -9,6 +9,8 @@ package struct LockActionBody: Codable, Hashable, Sendable {
     package var lockId: String
     package var action: String
     package var errorCode: String?
+    /// Why it failed, in words; set after `init` (null unless failed).
+    package var message: String?
     package var performedVia: String?
     package var createdAt: Date
     package var completedAt: Date?
@@ -30,7 +32,7 @@ package struct LockActionBody: Codable, Hashable, Sendable {
 
     package enum CodingKeys: String, CodingKey {
         case actionId = "action_id", customId = "custom_id", status, lockId = "lock_id", action
-        case errorCode = "error_code", performedVia = "performed_via", createdAt = "created_at"
+        case errorCode = "error_code", message, performedVia = "performed_via", createdAt = "created_at"
         case completedAt = "completed_at"
     }
 
@@ -42,6 +44,7 @@ package struct LockActionBody: Codable, Hashable, Sendable {
         try container.encode(lockId, forKey: .lockId)
         try container.encode(action, forKey: .action)
         try container.encode(errorCode, forKey: .errorCode)
+        try container.encode(message, forKey: .message)
         try container.encode(performedVia, forKey: .performedVia)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(completedAt, forKey: .completedAt)

@@ -30,6 +30,8 @@ package struct LockBody: Codable, Hashable, Sendable {
     package var deviceTime: Date?
     package var createdAt: Date
     package var updatedAt: Date
+    /// What an owner should know about the lock now; set after `init` (built from live state).
+    package var warnings: [Warning] = []
     package var canProgramOnlineAccessCodes: Bool
     package var canProgramOfflineAccessCodes: Bool
     package var codeLengthMin: Int
@@ -64,11 +66,26 @@ package struct LockBody: Codable, Hashable, Sendable {
         self.maxAccessCodes = maxAccessCodes
     }
 
+    /// `{"warning_code", "message"}`, the shape of access codes' warnings.
+    package struct Warning: Codable, Hashable, Sendable {
+        package var warningCode: String
+        package var message: String
+
+        package init(warningCode: String, message: String) {
+            self.warningCode = warningCode
+            self.message = message
+        }
+
+        package enum CodingKeys: String, CodingKey {
+            case warningCode = "warning_code", message
+        }
+    }
+
     package enum CodingKeys: String, CodingKey {
         case lockId = "lock_id", name, model, address, deviceType = "device_type", online
         case batteryLevel = "battery_level", signalQuality = "signal_quality", location, timezone
         case bridgeId = "bridge_id", lockState = "lock_state", doorState = "door_state", deviceTime = "device_time"
-        case createdAt = "created_at", updatedAt = "updated_at"
+        case createdAt = "created_at", updatedAt = "updated_at", warnings
         case canProgramOnlineAccessCodes = "can_program_online_access_codes"
         case canProgramOfflineAccessCodes = "can_program_offline_access_codes"
         case codeLengthMin = "code_length_min", codeLengthMax = "code_length_max", maxAccessCodes = "max_access_codes"
@@ -92,6 +109,7 @@ package struct LockBody: Codable, Hashable, Sendable {
         try container.encode(deviceTime, forKey: .deviceTime)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(warnings, forKey: .warnings)
         try container.encode(canProgramOnlineAccessCodes, forKey: .canProgramOnlineAccessCodes)
         try container.encode(canProgramOfflineAccessCodes, forKey: .canProgramOfflineAccessCodes)
         try container.encode(codeLengthMin, forKey: .codeLengthMin)

@@ -121,6 +121,43 @@ public struct LockSimulator: Sendable {
             lock.update { $0.clockOffsetSeconds = date.timeIntervalSinceNow }
             return try Self.json(lock.snapshot)
         }
+        // The bolt moved at the door: {"action": "lock" | "unlock", "via": performed_via}.
+        router.post("/locks/:lock_id/operate") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Operation: Decodable { let action: String, via: String }
+            guard let operation = try? await request.decode(as: Operation.self, context: context),
+                ["lock", "unlock"].contains(operation.action), (1...32).contains(operation.via.count)
+            else { return Response(status: .badRequest) }
+            await lock.operate(operation.action, via: operation.via)
+            return try Self.json(lock.snapshot)
+        }
+        // New batteries, or a drained pack: {"level": 0...100}, reported at the next heartbeat.
+        router.post("/locks/:lock_id/battery") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Battery: Decodable { let level: Int }
+            guard let battery = try? await request.decode(as: Battery.self, context: context), (0...100).contains(battery.level)
+            else { return Response(status: .badRequest) }
+            lock.update { $0.batteryLevel = Double(battery.level) }
+            return try Self.json(lock.snapshot)
+        }
+        // The bolt is stuck and the lock says why: {"reason": "BOLT_OBSTRUCTED"}; `unjam` clears it.
+        router.post("/locks/:lock_id/fault") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Fault: Decodable { let reason: String }
+            guard let fault = try? await request.decode(as: Fault.self, context: context), (1...64).contains(fault.reason.count)
+            else { return Response(status: .badRequest) }
+            lock.update {
+                $0.jammed = true
+                $0.jamReason = fault.reason
+            }
+            return try Self.json(lock.snapshot)
+        }
         // A power cycle: {"rtc_lost": bool} (the real-time clock lost power too).
         router.post("/locks/:lock_id/power_cycle") { request, context -> Response in
             guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
@@ -150,7 +187,10 @@ public struct LockSimulator: Sendable {
         ("offline", { $0.offline = true }),
         ("online", { $0.offline = false }),
         ("jam", { $0.jammed = true }),
-        ("unjam", { $0.jammed = false }),
+        ("unjam", {
+            $0.jammed = false
+            $0.jamReason = nil
+        }),
     ]
 
     static func json(_ value: some Encodable) throws -> Response {

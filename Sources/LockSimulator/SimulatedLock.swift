@@ -16,6 +16,8 @@ public final class SimulatedLock: Sendable {
         public var batteryLevel = 100.0
         public var offline = false
         public var jammed = false
+        /// The reason a jammed lock gives for not moving its bolt (`LOCK_JAMMED` when unset).
+        public var jamReason: String?
         public var commandsCarriedOut = 0
         /// PIN codes programmed onto the keypad, by access code id.
         public var codes: [String: KeypadCode] = [:]
@@ -127,7 +129,8 @@ public final class SimulatedLock: Sendable {
         switch command.type {
         case "lock", "unlock":
             if snapshot.jammed {
-                try await client.result(commandID: command.id, success: false, errorCode: "LOCK_JAMMED", lockState: nil)
+                try await client.result(
+                    commandID: command.id, success: false, errorCode: snapshot.jamReason ?? "LOCK_JAMMED", lockState: nil)
                 return
             }
             let target = command.type == "lock" ? "locked" : "unlocked"
@@ -292,6 +295,15 @@ public final class SimulatedLock: Sendable {
             ])
         }
         return outcome
+    }
+
+    /// Someone moved the bolt without the cloud: a thumb-turn (`manual_turn`), a phone app, a
+    /// fob, a Bluetooth key, the keypad or the auto-lock timer. The lock reports it with its
+    /// own `performed_via`, as real firmware would.
+    public func operate(_ action: String, via: String) async {
+        let target = action == "lock" ? "locked" : "unlocked"
+        update { $0.lockState = target }
+        await report(["type": "lock.\(target)", "performed_via": via, "occurred_at": now.formatted(.iso8601)])
     }
 
     /// The keypad's time in seconds since the scheme epoch: the lock's clock, never before the

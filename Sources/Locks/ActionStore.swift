@@ -10,6 +10,8 @@ public struct LockAction: Sendable, Equatable {
     public let status: String
     public let errorCode: String?
     public let performedVia: String?
+    /// Why it failed, in words (null unless failed).
+    public let message: String?
     public let createdAt: Date
     public let completedAt: Date?
 
@@ -21,6 +23,7 @@ public struct LockAction: Sendable, Equatable {
         status = try row.decode(String.self, column: "status")
         errorCode = try row.decode(String?.self, column: "error_code")
         performedVia = try row.decode(String?.self, column: "performed_via")
+        message = try row.decode(String?.self, column: "message")
         createdAt = try row.decode(Date.self, column: "created_at")
         completedAt = try row.decode(Date?.self, column: "completed_at")
     }
@@ -90,7 +93,8 @@ public struct ActionStore: Sendable {
         try await database.query(
             """
             WITH timed_out AS (
-                UPDATE lock_actions SET status = 'failed', error_code = 'DEVICE_TIMEOUT', completed_at = now()
+                UPDATE lock_actions SET status = 'failed', error_code = 'DEVICE_TIMEOUT',
+                    message = $2, completed_at = now()
                 WHERE status = 'pending' AND created_at < now() - make_interval(secs => $1)
                 RETURNING action_id, lock_id, owner_id, action, custom_id, client_id
             ), expired AS (
@@ -100,10 +104,12 @@ public struct ActionStore: Sendable {
             INSERT INTO events (event_type, owner_id, device_id, data, client_id)
             SELECT 'lock.action_completed', owner_id, lock_id,
                    jsonb_build_object('action_id', action_id, 'action', action, 'custom_id', custom_id,
-                                      'status', 'failed', 'error_code', 'DEVICE_TIMEOUT', 'device_id', lock_id),
+                                      'status', 'failed', 'error_code', 'DEVICE_TIMEOUT', 'device_id', lock_id,
+                                      'lock_id', lock_id, 'performed_via', null,
+                                      'message', $2::text),
                    client_id
             FROM timed_out
-            """, [timeoutSeconds]
+            """, [timeoutSeconds, DeviceVocabulary.actionFailure(lockReason: "DEVICE_TIMEOUT").message]
         ).affectedRows
     }
 }

@@ -54,10 +54,16 @@ public struct DeviceGatewayStore: Sendable {
     public static let lowBatteryThreshold = 20
     /// A delivered command without a result is delivered again after this many seconds.
     public static let redeliverySeconds = 15
+    /// A battery reading this many points above the last one is a battery change: cells do not
+    /// recharge, and readings move a few points with temperature and load.
+    public static let batteryReplacedRise = 25
     let database: PostgresConnectionPool
+    /// Seconds a heartbeat's `device_time` may be off before the lock's clock counts as wrong.
+    let deviceTimeToleranceSeconds: Int64
 
-    public init(database: PostgresConnectionPool) {
+    public init(database: PostgresConnectionPool, deviceTimeToleranceSeconds: Int64 = OfflinePINScheme.driftSeconds) {
         self.database = database
+        self.deviceTimeToleranceSeconds = deviceTimeToleranceSeconds
     }
 
     /// The lock a credential belongs to; nil for unknown credentials and unpaired locks.
@@ -98,8 +104,15 @@ public struct DeviceGatewayStore: Sendable {
                     "device.low_battery", ownerID: ownerID, deviceID: lockID,
                     data: ["device_id": device, "battery_level": battery], on: connection)
             }
+            if let battery = report.batteryLevel, let previousBattery, battery >= previousBattery + Self.batteryReplacedRise {
+                try EventLog.append(
+                    "battery.replaced", ownerID: ownerID, deviceID: lockID,
+                    data: ["device_id": device, "battery_level": battery, "previous_battery_level": previousBattery],
+                    on: connection)
+            }
             if let deviceTime = report.deviceTime {
-                try Self.checkClock(deviceTime, lockID: lockID, ownerID: ownerID, on: connection)
+                try Self.checkClock(
+                    deviceTime, tolerance: deviceTimeToleranceSeconds, lockID: lockID, ownerID: ownerID, on: connection)
             }
             return try Self.offlineKeyFloor(lockID: lockID, on: connection)
         }
@@ -107,10 +120,13 @@ public struct DeviceGatewayStore: Sendable {
 
     /// Offline PINs are accepted within the drift tolerance of their window (scheme section 6);
     /// a lock further off refuses or admits guests at the wrong time. The first heartbeat beyond
-    /// the tolerance records `device.time_wrong`; the flag clears at the next one within it.
-    static func checkClock(_ deviceTime: Date, lockID: UUID, ownerID: UUID, on connection: PostgresConnection) throws {
+    /// `tolerance` (by default that drift tolerance) records `device.time_wrong` and sets the
+    /// lock's `DEVICE_TIME_WRONG` warning; the next heartbeat within it clears the warning.
+    static func checkClock(
+        _ deviceTime: Date, tolerance: Int64, lockID: UUID, ownerID: UUID, on connection: PostgresConnection
+    ) throws {
         let drift = deviceTime.timeIntervalSince(Date())
-        let wrong = abs(drift) > Double(OfflinePINScheme.driftSeconds)
+        let wrong = abs(drift) > Double(tolerance)
         let was = try connection.query(
             """
             UPDATE locks l SET device_time_wrong = $2 FROM locks old
@@ -191,21 +207,23 @@ public struct DeviceGatewayStore: Sendable {
                 return .recorded
             }
             guard let actionID = try command.decode(UUID?.self, at: 1) else { return .recorded }
-            let error = success ? nil : (errorCode ?? "DEVICE_ERROR")
+            let failure = success ? nil : DeviceVocabulary.actionFailure(lockReason: errorCode)
             let action = try connection.query(
                 """
-                UPDATE lock_actions SET status = $2, error_code = $3, performed_via = 'cloud', completed_at = now()
+                UPDATE lock_actions SET status = $2, error_code = $3, message = $4, performed_via = 'remote_api',
+                    completed_at = now()
                 WHERE action_id = $1 AND status = 'pending' RETURNING action, custom_id, client_id
-                """, [actionID, success ? "success" : "failed", error]
+                """, [actionID, success ? "success" : "failed", failure?.errorCode, failure?.message]
             ).singleRow()
             if let action {
-                var data: [String: any Sendable] = [
+                // Every field of the guide's event is present, null when it has no value.
+                let data: [String: any Sendable] = [
                     "action_id": actionID.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased(),
+                    "lock_id": lockID.uuidString.lowercased(),
                     "action": try action.decode(String.self, at: 0), "status": success ? "success" : "failed",
-                    "performed_via": "cloud",
+                    "performed_via": "remote_api", "custom_id": EventLog.nullable(try action.decode(String?.self, at: 1)),
+                    "error_code": EventLog.nullable(failure?.errorCode), "message": EventLog.nullable(failure?.message),
                 ]
-                if let customID = try action.decode(String?.self, at: 1) { data["custom_id"] = customID }
-                if let error { data["error_code"] = error }
                 try EventLog.append(
                     "lock.action_completed", ownerID: ownerID, deviceID: lockID, data: data,
                     clientID: try action.decode(String?.self, at: 2), on: connection)
@@ -297,7 +315,7 @@ public struct DeviceGatewayStore: Sendable {
                 try connection.query("UPDATE locks SET lock_state = 'unlocked' WHERE lock_id = $1", [lockID])
                 data["access_code_id"] = accessCodeID.uuidString.lowercased()
                 try EventLog.append("access_code.used", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
-                data["performed_via"] = "keypad"
+                data["performed_via"] = "pin_code"
                 try EventLog.append("lock.unlocked", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             case .incorrectPIN:
                 try EventLog.append(
@@ -308,6 +326,11 @@ public struct DeviceGatewayStore: Sendable {
                 try OfflineCodeReports.removedAtLock(grant, lockID: lockID, ownerID: ownerID, data: data, on: connection)
             case .keypadLockedOut(let until):
                 if let until { data["locked_until"] = until.formatted(.iso8601) }
+                // The lock's warning lasts until the lockout ends; a lock that does not say
+                // when counts as locked out for the budget's first lockout (15 minutes).
+                try connection.query(
+                    "UPDATE locks SET keypad_locked_until = coalesce($2, now() + interval '15 minutes') WHERE lock_id = $1",
+                    [lockID, until])
                 try EventLog.append("lock.keypad_locked_out", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             case .batteryLow(let level):
                 try connection.query("UPDATE locks SET battery_level = $2 WHERE lock_id = $1", [lockID, level])

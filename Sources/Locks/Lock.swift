@@ -25,6 +25,8 @@ public struct Lock: Sendable, Equatable {
     public let codeLengthMin: Int
     public let codeLengthMax: Int
     public let maxAccessCodes: Int
+    /// What an owner should know about the lock now (Seam shows these to its users).
+    public let warnings: [LockWarning]
     /// created_at in microseconds since 1970, exact: the page cursor's first half.
     let createdMicros: Int64
 
@@ -53,6 +55,48 @@ public struct Lock: Sendable, Equatable {
         codeLengthMin = try row.decode(Int.self, column: "code_length_min")
         codeLengthMax = try row.decode(Int.self, column: "code_length_max")
         maxAccessCodes = try row.decode(Int.self, column: "max_access_codes")
+        warnings = LockWarning.current(
+            deviceTimeWrong: try row.decode(Bool.self, column: "device_time_wrong"), deviceTime: deviceTime,
+            batteryLevel: batteryLevel,
+            liveCodes: try row.decode(Int.self, column: "live_codes"), maxAccessCodes: maxAccessCodes,
+            keypadLockedUntil: try row.decode(Date?.self, column: "keypad_locked_until"), now: Date())
+    }
+
+    /// The columns `init(row:)` needs beyond the `live_locks` view's, for a query that joins
+    /// `locks k` to `live_locks l`.
+    static let warningColumns: SQL = " k.device_time_wrong, k.keypad_locked_until, live_code_count(l.lock_id) AS live_codes "
+}
+
+/// One entry of a lock's `warnings`: `{"warning_code", "message"}`, as on access codes.
+public struct LockWarning: Sendable, Equatable {
+    public let code: String
+    public let message: String
+
+    static func current(
+        deviceTimeWrong: Bool, deviceTime: Date?, batteryLevel: Int?, liveCodes: Int, maxAccessCodes: Int,
+        keypadLockedUntil: Date?, now: Date
+    ) -> [LockWarning] {
+        var warnings: [LockWarning] = []
+        if deviceTimeWrong {
+            let reported = deviceTime.map { " (it last reported \($0.formatted(.iso8601)))" } ?? ""
+            warnings.append(.init(
+                code: "DEVICE_TIME_WRONG",
+                message: "The lock's clock is wrong\(reported): offline codes may open at the wrong times until the gateway corrects it."))
+        }
+        if let batteryLevel, batteryLevel < DeviceGatewayStore.lowBatteryThreshold {
+            warnings.append(.init(code: "LOW_BATTERY", message: "Battery at \(batteryLevel) %: replace the batteries soon."))
+        }
+        if liveCodes >= maxAccessCodes {
+            warnings.append(.init(
+                code: "CODE_LIMIT_REACHED",
+                message: "The lock holds its maximum of \(maxAccessCodes) access codes: delete one before creating another."))
+        }
+        if let keypadLockedUntil, keypadLockedUntil > now {
+            warnings.append(.init(
+                code: "KEYPAD_LOCKED_OUT",
+                message: "The keypad is locked out until \(keypadLockedUntil.formatted(.iso8601)) after repeated wrong PINs: someone may be guessing codes."))
+        }
+        return warnings
     }
 }
 

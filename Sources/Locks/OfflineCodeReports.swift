@@ -24,7 +24,7 @@ enum OfflineCodeReports {
         try EventLog.append("access_code.used", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
         guard grant.kind == .erase else {
             try connection.query("UPDATE locks SET lock_state = 'unlocked' WHERE lock_id = $1", [lockID])
-            data["performed_via"] = "keypad"
+            data["performed_via"] = "pin_code"
             try EventLog.append("lock.unlocked", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
             return
         }

@@ -7,5 +7,11 @@ public struct SQL: ExpressibleByStringLiteral, Hashable, Sendable, CustomStringC
         self.text = value.withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
     }
 
+    private init(text: String) { self.text = text }
+
+    /// Two statement parts joined (a shared column list and a query's own clauses). Both are
+    /// literals themselves, so the result still holds no value.
+    public static func + (lhs: SQL, rhs: SQL) -> SQL { SQL(text: lhs.text + rhs.text) }
+
     public var description: String { text }
 }

@@ -23,7 +23,10 @@ public struct Webhook: Sendable, Equatable {
         "device.online", "device.offline", "device.low_battery", "device.added", "device.removed",
         "lock.action_completed", "lock.locked", "lock.unlocked",
         "access_code.created", "access_code.updated", "access_code.deleted", "access_code.used",
-        "access_code.incorrect_attempt", "lock.keypad_locked_out", "device.time_wrong",
+        "access_code.incorrect_attempt", "lock.keypad_locked_out", "device.time_wrong", "battery.replaced",
+        // The guides' other spelling of device.low_battery: a webhook registered for it
+        // receives device.low_battery events (the fan-out trigger matches both).
+        "battery.low",
     ]
     /// Registrations one client may hold.
     public static let maxPerClient = 20

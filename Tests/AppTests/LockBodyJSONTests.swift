@@ -34,13 +34,15 @@ struct LockBodyJSONTests {
     ])
     func matchesGeneratedEncoding(name: String, address: String?) throws {
         for (location, deviceTime) in [(nil, nil), (LockBody.Location(latitude: 52.520008, longitude: -0.0000123), Date(timeIntervalSince1970: 0))] {
-            let body = Self.lock(name: name, address: address, location: location, deviceTime: deviceTime)
+            var body = Self.lock(name: name, address: address, location: location, deviceTime: deviceTime)
+            // No warnings, or warnings whose text is as hostile as the name.
+            body.warnings = address.map { [.init(warningCode: "LOW_BATTERY", message: name), .init(warningCode: "X", message: $0)] } ?? []
             let text = body.jsonText
             let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
             let expected = try Self.generatedEncoding(body)
             #expect((parsed as? NSDictionary) == (expected as? NSDictionary), "\(text)")
             // Every field is present, unknown ones as null, as Seam expects.
-            #expect((parsed as? [String: Any])?.count == 21)
+            #expect((parsed as? [String: Any])?.count == 22)
         }
     }
 }
