@@ -65,6 +65,14 @@ extension APIError {
             headers: [.retryAfter: "1"])
     }
 
+    /// A database deadline ended the request (ours, or the server's statement or lock timeout):
+    /// the database is reachable but did not answer in time, e.g. a row locked by someone else.
+    static func databaseTimeout() -> APIError {
+        APIError(
+            .gatewayTimeout, "DATABASE_TIMEOUT", "The database did not answer in time; retry shortly.",
+            headers: [.retryAfter: "1"])
+    }
+
     /// Text with a NUL character: PostgreSQL cannot store it as given (see `StoredText`).
     static func nulInText() -> APIError {
         APIError(.badRequest, "INVALID_REQUEST", "Text values must not contain NUL (U+0000) characters.")

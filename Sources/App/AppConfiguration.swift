@@ -14,6 +14,18 @@ public struct AppConfiguration: Sendable {
     public var poolSize: Int
     public var poolAcquireTimeoutMilliseconds: Int
     public var databaseConnectTimeoutSeconds: Int
+    /// Database deadlines in milliseconds, 0 = off: the server's `statement_timeout`,
+    /// `lock_timeout` and `idle_in_transaction_session_timeout`; our own per-statement deadline
+    /// (above the statement timeout, for a server that cannot answer) and the grace a cancelled
+    /// statement gets before its connection is discarded; the kernel's `tcp_user_timeout`.
+    public var databaseStatementTimeoutMilliseconds: Int
+    public var databaseLockTimeoutMilliseconds: Int
+    public var databaseIdleInTransactionTimeoutMilliseconds: Int
+    public var databaseQueryDeadlineMilliseconds: Int
+    public var databaseCancelGraceMilliseconds: Int
+    public var databaseTCPUserTimeoutMilliseconds: Int
+    /// Seconds an idle database connection waits before TCP keepalive probes start; 0 = off.
+    public var databaseKeepaliveIdleSeconds: Int
     public var maxBodyBytes: Int
     public var migrateOnStart: Bool
     public var migrationsDirectory: String
@@ -65,6 +77,14 @@ public struct AppConfiguration: Sendable {
         public static let poolSize = Setting(key: ["lockcloud", "db", "pool", "size"], defaultValue: "8")
         public static let poolAcquireTimeout = Setting(key: ["lockcloud", "db", "acquire", "timeout", "ms"], defaultValue: "3000")
         public static let connectTimeout = Setting(key: ["lockcloud", "db", "connect", "timeout", "seconds"], defaultValue: "3")
+        public static let statementTimeout = Setting(key: ["lockcloud", "db", "statement", "timeout", "ms"], defaultValue: "10000")
+        public static let lockTimeout = Setting(key: ["lockcloud", "db", "lock", "timeout", "ms"], defaultValue: "5000")
+        public static let idleInTransactionTimeout = Setting(
+            key: ["lockcloud", "db", "idle", "in", "transaction", "timeout", "ms"], defaultValue: "30000")
+        public static let queryDeadline = Setting(key: ["lockcloud", "db", "query", "deadline", "ms"], defaultValue: "12000")
+        public static let cancelGrace = Setting(key: ["lockcloud", "db", "cancel", "grace", "ms"], defaultValue: "2000")
+        public static let tcpUserTimeout = Setting(key: ["lockcloud", "db", "tcp", "user", "timeout", "ms"], defaultValue: "15000")
+        public static let keepaliveIdle = Setting(key: ["lockcloud", "db", "keepalive", "idle", "seconds"], defaultValue: "10")
         public static let maxBodyBytes = Setting(key: ["lockcloud", "max", "body", "bytes"], defaultValue: "65536")
         public static let migrateOnStart = Setting(key: ["lockcloud", "migrate", "on", "start"], defaultValue: "true")
         public static let migrationsDirectory = Setting(key: ["lockcloud", "migrations", "dir"], defaultValue: "migrations")
@@ -130,6 +150,13 @@ public struct AppConfiguration: Sendable {
         poolSize = try integer(Settings.poolSize, 1...256)
         poolAcquireTimeoutMilliseconds = try integer(Settings.poolAcquireTimeout, 1...600_000)
         databaseConnectTimeoutSeconds = try integer(Settings.connectTimeout, 1...600)
+        databaseStatementTimeoutMilliseconds = try integer(Settings.statementTimeout, 0...3_600_000)
+        databaseLockTimeoutMilliseconds = try integer(Settings.lockTimeout, 0...3_600_000)
+        databaseIdleInTransactionTimeoutMilliseconds = try integer(Settings.idleInTransactionTimeout, 0...3_600_000)
+        databaseQueryDeadlineMilliseconds = try integer(Settings.queryDeadline, 0...3_600_000)
+        databaseCancelGraceMilliseconds = try integer(Settings.cancelGrace, 1...600_000)
+        databaseTCPUserTimeoutMilliseconds = try integer(Settings.tcpUserTimeout, 0...3_600_000)
+        databaseKeepaliveIdleSeconds = try integer(Settings.keepaliveIdle, 0...86_400)
         maxBodyBytes = try integer(Settings.maxBodyBytes, 1024...(64 << 20))
         migrateOnStart = try flag(Settings.migrateOnStart)
         migrationsDirectory = text(Settings.migrationsDirectory)
@@ -172,7 +199,16 @@ public struct AppConfiguration: Sendable {
     }
 
     public var connectionSettings: PostgresConnectionSettings {
-        PostgresConnectionSettings(url: databaseURL, connectTimeoutSeconds: databaseConnectTimeoutSeconds)
+        func milliseconds(_ value: Int) -> Duration? { value > 0 ? .milliseconds(value) : nil }
+        return PostgresConnectionSettings(
+            url: databaseURL, connectTimeoutSeconds: databaseConnectTimeoutSeconds,
+            statementTimeout: milliseconds(databaseStatementTimeoutMilliseconds),
+            lockTimeout: milliseconds(databaseLockTimeoutMilliseconds),
+            idleInTransactionTimeout: milliseconds(databaseIdleInTransactionTimeoutMilliseconds),
+            queryDeadline: milliseconds(databaseQueryDeadlineMilliseconds),
+            cancelGrace: .milliseconds(databaseCancelGraceMilliseconds),
+            tcpKeepaliveIdleSeconds: databaseKeepaliveIdleSeconds > 0 ? databaseKeepaliveIdleSeconds : nil,
+            tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds))
     }
 
     public var poolSettings: PostgresPoolSettings {

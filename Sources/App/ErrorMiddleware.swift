@@ -14,7 +14,7 @@ import Webhooks
 /// - decode and content-type errors from the generated code into 400 / 415 (never 500);
 /// - a request the HTTP parser refuses while its body is read (bad chunk sizes, an unknown
 ///   `Transfer-Encoding`) into 400;
-/// - an unavailable database or exhausted pool into 503;
+/// - an unavailable database or exhausted pool into 503, a database deadline into 504;
 /// - unknown routes into a JSON 404, and an unknown method on a known path into 405;
 /// - anything else into one logged 500 shape.
 struct ErrorMiddleware: RouterMiddleware {
@@ -41,6 +41,9 @@ struct ErrorMiddleware: RouterMiddleware {
             return classify(serverError: error, path: path, logger: logger)
         case let error as PostgresError where error.kind == .unstorableParameter:
             return .nulInText()
+        case let error as PostgresError where error.isTimeout:
+            logger.warning("database deadline passed", metadata: ["error": "\(error)"])
+            return .databaseTimeout()
         case let error as PostgresError where error.isUnavailable:
             logger.warning("database unavailable", metadata: ["error": "\(error)"])
             return .databaseUnavailable()

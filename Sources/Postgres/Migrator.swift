@@ -90,6 +90,15 @@ public struct Migrator: Sendable {
 
     public func migrate(_ migrations: [Migration]) async throws -> Report {
         let report = try await pool.withConnection { connection in
+            // A migration may rewrite a large table, and another instance may hold the lock
+            // below for as long as its migrations take: no deadlines for this session, the
+            // connection's own ones back afterwards (RESET returns to the startup options).
+            connection.queryDeadline = nil
+            try connection.executeScript("SET statement_timeout = 0; SET lock_timeout = 0")
+            defer {
+                connection.queryDeadline = connection.settings.queryDeadline
+                try? connection.executeScript("RESET statement_timeout; RESET lock_timeout")
+            }
             try connection.query("SELECT pg_advisory_lock($1)", [Self.advisoryLockKey])
             defer { _ = try? connection.query("SELECT pg_advisory_unlock($1)", [Self.advisoryLockKey]) }
             return try Self.apply(migrations, on: connection)

@@ -1,5 +1,7 @@
 import CLibPQ
+import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -13,9 +15,22 @@ import Darwin
 /// Statements are prepared on first use and cached by text, so each request costs one round
 /// trip (`PQexecPrepared`) instead of a parse and plan every time.
 public final class PostgresConnection: @unchecked Sendable {
-    private let settings: PostgresConnectionSettings
+    /// Why a statement was interrupted, for the error its caller gets.
+    enum Interruption { case deadline, cancelled }
+
+    private static let lastID = NIOLockedValueBox<UInt64>(0)
+    /// Unique for the life of the process, unlike the socket's number, which the kernel hands
+    /// out again after `close()`: the reactor keys its waiters by this.
+    let id: UInt64
+    let settings: PostgresConnectionSettings
     private let logger: Logger
     private var handle: OpaquePointer?
+    /// Set from any thread when the task using the connection is cancelled; the blocking wait
+    /// notices it within one poll slice and cancels the statement.
+    let cancelRequested = NIOLockedValueBox(false)
+    /// Each statement's client-side deadline; `settings.queryDeadline` unless a session that
+    /// runs long work on purpose (migrations) lifts it.
+    public var queryDeadline: Duration?
     private var preparedStatements: [String: String] = [:]
     /// The result of a statement sent with `sendPrepared`, while the rest of its answer is awaited.
     private var pendingOutcome: Result<PostgresResult, any Error>?
@@ -23,6 +38,8 @@ public final class PostgresConnection: @unchecked Sendable {
     init(settings: PostgresConnectionSettings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        self.id = Self.lastID.withLockedValue { $0 += 1; return $0 }
+        self.queryDeadline = settings.queryDeadline
     }
 
     deinit {
@@ -61,8 +78,9 @@ public final class PostgresConnection: @unchecked Sendable {
 
     func reconnect() throws {
         close()
-        let keywords = ["dbname", "connect_timeout", "application_name"]
-        let values = [settings.url, String(settings.connectTimeoutSeconds), settings.applicationName]
+        let parameters = [("dbname", settings.url)] + settings.connectionParameters
+        let keywords = parameters.map(\.0)
+        let values = parameters.map(\.1)
         let newHandle = withCStringArray(keywords) { keywordPointers in
             withCStringArray(values) { valuePointers in
                 // expand_dbname = 1: the URL's own parameters apply, later keywords override.
@@ -101,11 +119,96 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
         let name = try preparedStatementName(for: sql, parameterCount: parameters.count, handle: handle)
         let texts = try Self.parameterTexts(parameters)
-        let result = withOptionalCStringArray(texts) { pointers in
-            PQexecPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        let sent = withOptionalCStringArray(texts) { pointers in
+            PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
         }
-        return try consume(result, handle: handle)
+        guard sent == 1 else { throw connectionError(handle: handle, fallback: "could not send the statement") }
+        return try awaitResult(handle)
     }
+
+    /// Collects the answer to the statement just sent, blocking this (pool) thread, but never
+    /// past the statement's deadline: then, or when the caller's task is cancelled, the
+    /// statement is cancelled with `PQcancel`, and a connection that does not answer within
+    /// the grace is closed (a half-open TCP connection would otherwise hold it forever).
+    private func awaitResult(_ handle: OpaquePointer) throws -> PostgresResult {
+        let deadline = queryDeadline.map { ContinuousClock.now + $0 }
+        var interruption: Interruption?
+        var graceEnd = ContinuousClock.now
+        var outcome: Result<PostgresResult, any Error>?
+        while true {
+            while PQisBusy(handle) == 1 {
+                let now = ContinuousClock.now
+                if interruption == nil {
+                    if cancelRequested.withLockedValue({ $0 }) {
+                        interruption = .cancelled
+                    } else if let deadline, now >= deadline {
+                        interruption = .deadline
+                    }
+                    if interruption != nil {
+                        makeCancel()?.send()
+                        graceEnd = ContinuousClock.now + settings.cancelGrace
+                    }
+                } else if now >= graceEnd {
+                    logDiscard()
+                    close()
+                    throw Self.error(for: interruption!, settings: settings)
+                }
+                // Short slices, so a cancellation from another thread is seen promptly.
+                let until = interruption == nil ? (deadline ?? now + .seconds(1)) : graceEnd
+                let slice = min(max(until - now, .milliseconds(1)), .milliseconds(100))
+                var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, Int32(slice.milliseconds))
+                if ready < 0, errno != EINTR { throw connectionError(handle: handle, fallback: "poll failed") }
+                if ready > 0, PQconsumeInput(handle) != 1 {
+                    throw connectionError(handle: handle, fallback: "connection lost")
+                }
+            }
+            guard let result = PQgetResult(handle) else { break }
+            if outcome != nil {
+                PQclear(result)
+                continue
+            }
+            outcome = Result { try consume(result, handle: handle) }
+            if self.handle == nil { break }  // the error closed a broken connection
+        }
+        let final = outcome ?? .failure(PostgresError(.connectionLost, "no result from server"))
+        if let interruption { return try Self.replacingCancel(final, with: interruption, settings: settings).get() }
+        return try final.get()
+    }
+
+    /// The error a caller gets for an interrupted statement.
+    static func error(for interruption: Interruption, settings: PostgresConnectionSettings) -> PostgresError {
+        switch interruption {
+        case .deadline:
+            let limit = settings.queryDeadline.map { "\($0)" } ?? "its deadline"
+            return PostgresError(.timeout, "the statement did not finish within \(limit)")
+        case .cancelled:
+            return PostgresError(.cancelled, "the statement was cancelled with its task")
+        }
+    }
+
+    /// The server's answer to our `PQcancel` (57014) becomes the reason we cancelled.
+    static func replacingCancel(
+        _ outcome: Result<PostgresResult, any Error>, with interruption: Interruption, settings: PostgresConnectionSettings
+    ) -> Result<PostgresResult, any Error> {
+        guard case .failure(let error as PostgresError) = outcome, error.sqlState == SQLState.queryCanceled else {
+            return outcome
+        }
+        return .failure(Self.error(for: interruption, settings: settings))
+    }
+
+    /// A handle for `PQcancel`, made while the connection is quiet; nil when it is closed.
+    func makeCancel() -> PostgresCancel? {
+        guard let handle, let cancel = PQgetCancel(handle) else { return nil }
+        return PostgresCancel(cancel)
+    }
+
+    func logDiscard() {
+        logger.warning("discarded a database connection that did not answer a cancelled statement in time")
+    }
+
+    /// The socket the connection uses now; -1 when closed.
+    var socket: Int32 { handle.map { PQsocket($0) } ?? -1 }
 
     /// The parameters as libpq's C strings take them. A NUL would end the C string early, so
     /// `"front\u{0}EVIL"` would be stored as `front`: refused instead, before anything is sent.
@@ -180,7 +283,10 @@ public final class PostgresConnection: @unchecked Sendable {
     private func preparedStatementName(for sql: SQL, parameterCount: Int, handle: OpaquePointer) throws -> String {
         if let name = preparedStatements[sql.text] { return name }
         let name = "lc\(preparedStatements.count + 1)"
-        _ = try consume(PQprepare(handle, name, sql.text, Int32(parameterCount), nil), handle: handle)
+        guard PQsendPrepare(handle, name, sql.text, Int32(parameterCount), nil) == 1 else {
+            throw connectionError(handle: handle, fallback: "could not send the statement")
+        }
+        _ = try awaitResult(handle)
         preparedStatements[sql.text] = name
         return name
     }
@@ -250,6 +356,20 @@ public final class PostgresConnection: @unchecked Sendable {
         var message = String(cString: pointer)
         while let last = message.last, last.isWhitespace { message.removeLast() }
         return message
+    }
+}
+
+/// libpq's cancel request object. `send` opens a new connection to the server and blocks until
+/// it is acknowledged, so it runs on a pool thread or a dispatch queue, never an event loop.
+final class PostgresCancel: @unchecked Sendable {
+    private let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    deinit { PQfreeCancel(pointer) }
+
+    func send() {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(pointer, &buffer, Int32(buffer.count))
     }
 }
 

@@ -69,9 +69,22 @@ public final class PostgresConnectionPool: Sendable {
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         let connection = try await acquire()
         defer { release(connection) }
-        return try await threadPool.runIfActive {
-            try connection.ensureUsable()
-            return try body(connection)
+        return try await runBlocking(on: connection, body)
+    }
+
+    /// Runs `body` on the connection's thread. A cancellation of the calling task reaches the
+    /// statement running there through `cancelRequested` (the thread cannot see the task).
+    private func runBlocking<T: Sendable>(
+        on connection: PostgresConnection, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+    ) async throws -> T {
+        connection.cancelRequested.withLockedValue { $0 = Task.isCancelled }
+        return try await withTaskCancellationHandler {
+            try await threadPool.runIfActive {
+                try connection.ensureUsable()
+                return try body(connection)
+            }
+        } onCancel: {
+            connection.cancelRequested.withLockedValue { $0 = true }
         }
     }
 
@@ -86,10 +99,7 @@ public final class PostgresConnectionPool: Sendable {
         if let socket = try connection.sendPrepared(sql, parameters) {
             return try await reactor.result(of: connection, socket: socket)
         }
-        return try await threadPool.runIfActive {
-            try connection.ensureUsable()
-            return try connection.query(sql, parameters)
-        }
+        return try await runBlocking(on: connection) { try $0.query(sql, parameters) }
     }
 
     /// Closes every connection and stops the threads; later calls fail with `.poolShutdown`.

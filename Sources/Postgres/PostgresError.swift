@@ -19,6 +19,12 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         /// A parameter PostgreSQL could not store as given: text with a NUL character, which
         /// libpq would silently cut at the NUL. Nothing was sent; callers answer 400.
         case unstorableParameter
+        /// A statement passed its client-side deadline (`queryDeadline`): it was cancelled, and
+        /// its connection discarded if it did not answer the cancel. Callers answer 504.
+        case timeout
+        /// The calling task was cancelled while its statement ran; the statement was cancelled
+        /// on the server too (`PQcancel`).
+        case cancelled
     }
 
     public var kind: Kind
@@ -52,7 +58,7 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
     /// The database cannot be used right now; the HTTP edge answers 503 for these.
     public var isUnavailable: Bool {
         switch kind {
-        case .connectionFailed, .connectionLost, .poolTimeout, .poolShutdown:
+        case .connectionFailed, .connectionLost, .poolTimeout, .poolShutdown, .timeout, .cancelled:
             return true
         case .server:
             // Class 08 (connection exception), 57P01-57P03 (admin shutdown, crash, cannot connect now).
@@ -61,6 +67,13 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         case .decoding, .misuse, .unstorableParameter:
             return false
         }
+    }
+
+    /// A deadline ended the statement: ours (`.timeout`), or the server's `statement_timeout`
+    /// (57014, also what our `PQcancel` produces) or `lock_timeout` (55P03). The HTTP edge
+    /// answers 504 for these.
+    public var isTimeout: Bool {
+        kind == .timeout || (kind == .server && (sqlState == SQLState.queryCanceled || sqlState == SQLState.lockNotAvailable))
     }
 
     /// What logs may show. A server error's message and detail can quote row values
@@ -89,4 +102,5 @@ public enum SQLState {
     public static let serializationFailure = "40001"
     public static let deadlockDetected = "40P01"
     public static let queryCanceled = "57014"
+    public static let lockNotAvailable = "55P03"
 }
