@@ -23,6 +23,7 @@ enum TestDatabase {
     /// Creates an empty database, runs `body` with a pool on it, and drops it afterwards.
     static func withScratchDatabase<T>(
         poolSize: Int = 4, acquireTimeout: Duration = .seconds(5),
+        configure: (inout PostgresConnectionSettings) -> Void = { _ in },
         _ body: (PostgresConnectionPool, String) async throws -> T
     ) async throws -> T {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -31,8 +32,10 @@ enum TestDatabase {
         // made of [a-z0-9_] above. Test-only use of the internal script call.
         try admin.executeScript("CREATE DATABASE \(name)")
         let url = try replacingDatabase(in: try serverURL, with: name)
+        var settings = PostgresConnectionSettings(url: url)
+        configure(&settings)
         let pool = PostgresConnectionPool(
-            connection: .init(url: url), pool: .init(size: poolSize, acquireTimeout: acquireTimeout), logger: logger)
+            connection: settings, pool: .init(size: poolSize, acquireTimeout: acquireTimeout), logger: logger)
         do {
             let result = try await body(pool, url)
             await pool.shutdown()
@@ -132,6 +135,20 @@ struct PrivateCluster {
         }
         guard bound else { throw PostgresError(.misuse, "no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Polls `condition` until it holds; fails after `limit` (generous: only a hang should reach
+/// it). Tests wait on observable state with this instead of sleeping and asserting a window.
+func eventually(
+    _ what: String, limit: Duration = .seconds(60), _ condition: () async throws -> Bool
+) async throws {
+    let giveUp = ContinuousClock.now + limit
+    while !(try await condition()) {
+        guard ContinuousClock.now < giveUp else {
+            throw PostgresError(.misuse, "gave up waiting for \(what)")
+        }
+        try await Task.sleep(for: .milliseconds(20))
     }
 }
 
