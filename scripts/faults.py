@@ -10,7 +10,9 @@ import datetime
 import itertools
 import json
 import os
+import selectors
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -47,7 +49,7 @@ class Cluster:
 
 
 class Server:
-    def __init__(self, binary, cluster, workdir, **env):
+    def __init__(self, binary, cluster, workdir, database_url=None, **env):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, "LOCKCLOUD_WEBHOOK_ALLOW_HTTP": "true",
@@ -57,7 +59,7 @@ class Server:
         self.log_path = Path(workdir) / f"server-{self.port}.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [binary, "serve", "--port", str(self.port), "--database-url", cluster.url, "--log-level", "warning",
+            [binary, "serve", "--port", str(self.port), "--database-url", database_url or cluster.url, "--log-level", "warning",
              "--migrations-dir", str(ROOT / "migrations")],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=environment)
         deadline = time.monotonic() + 60
@@ -96,6 +98,159 @@ class Owner:
     def pair(self, base_url, count):
         return [requests.post(f"{base_url}/locks", json={"name": f"Door {i}", "timezone": "UTC"},
                               headers=self.headers).json()["lock_id"] for i in range(count)]
+
+
+class FreezingProxy:
+    """A TCP proxy between the server and PostgreSQL. `freeze()` stops forwarding on the
+    connections open at that moment, keeping their sockets open: to the server that is a
+    half-open connection (a network path that silently drops everything). New connections
+    forward normally, as after the path heals."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pairs, self.frozen, self.stopped = [], set(), threading.Event()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, database_url):
+        return database_url.replace(f":{self.upstream_port}/", f":{self.port}/")
+
+    def freeze(self):
+        with self.lock:
+            self.frozen.update(id(pair) for pair in self.pairs)
+
+    def stop(self):
+        self.stopped.set()
+        self.listener.close()
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream_port))
+            pair = (client, server)
+            with self.lock:
+                self.pairs.append(pair)
+            threading.Thread(target=self._forward, args=(pair,), daemon=True).start()
+
+    def _forward(self, pair):
+        selector = selectors.DefaultSelector()
+        for sock, other in (pair, pair[::-1]):
+            selector.register(sock, selectors.EVENT_READ, other)
+        try:
+            while not self.stopped.is_set():
+                with self.lock:
+                    frozen = id(pair) in self.frozen
+                if frozen:
+                    time.sleep(0.05)
+                    continue
+                for key, _ in selector.select(0.1):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in pair:
+                sock.close()
+
+
+# The database deadlines the two database checks run with: short, so they finish quickly.
+DEADLINES = {"LOCKCLOUD_DB_STATEMENT_TIMEOUT_MS": "1500", "LOCKCLOUD_DB_LOCK_TIMEOUT_MS": "1000",
+             "LOCKCLOUD_DB_QUERY_DEADLINE_MS": "2000", "LOCKCLOUD_DB_CANCEL_GRACE_MS": "1000",
+             "LOCKCLOUD_DB_POOL_SIZE": "4"}
+# What a request may take while the database cannot answer: deadline and grace, plus slack for
+# a loaded machine. A request that hangs past it (the failure this guards against) fails.
+ANSWER_BOUND = 2.0 + 1.0 + 5.0
+
+
+def timed_request(method, url, **kwargs):
+    began = time.monotonic()
+    try:
+        status = requests.request(method, url, timeout=30, **kwargs).status_code
+    except requests.RequestException as error:
+        status = type(error).__name__
+    return status, time.monotonic() - began
+
+
+def recovers(url, headers, limit=30):
+    """Seconds until two requests in a row answer 200, or None."""
+    began, good = time.monotonic(), 0
+    while time.monotonic() - began < limit and good < 2:
+        good = good + 1 if timed_request("GET", url, headers=headers)[0] == 200 else 0
+    return time.monotonic() - began if good >= 2 else None
+
+
+def database_half_open(args, cluster):
+    """Every database connection the server holds goes half-open mid-traffic: requests get 503
+    or 504 within the deadline instead of hanging, and the server opens new connections."""
+    proxy = FreezingProxy(cluster.port)
+    server = Server(args.bin, cluster, args.workdir, database_url=proxy.url(cluster.url), **DEADLINES)
+    try:
+        owner = Owner(args.bin, cluster, server.url)
+        lock_id = owner.pair(server.url, 1)[0]
+        url = f"{server.url}/locks/{lock_id}"
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            warm = list(pool.map(lambda _: timed_request("GET", url, headers=owner.headers), range(16)))
+            proxy.freeze()
+            answers = list(pool.map(lambda _: timed_request("GET", url, headers=owner.headers), range(8)))
+        recovered = recovers(url, owner.headers)
+    finally:
+        server.stop()
+        proxy.stop()
+    statuses = [status for status, _ in answers]
+    slowest = max(seconds for _, seconds in answers)
+    ok = (all(status == 200 for status, _ in warm) and set(statuses) <= {200, 503, 504} and 504 in statuses
+          and slowest <= ANSWER_BOUND and recovered is not None)
+    return report("database_half_open",
+                  ok, f"answers after freezing {sorted(statuses, key=str)}, slowest {slowest:.2f} s (bound "
+                      f"{ANSWER_BOUND} s); 200 again {recovered if recovered is None else round(recovered, 2)} s later")
+
+
+def row_lock_held_outside(args, cluster):
+    """A psql session holds a lock's row (FOR UPDATE) and sits idle in its transaction: a write
+    to that lock answers 504 at the lock timeout, other requests are served, and once the
+    session ends the write succeeds."""
+    server = Server(args.bin, cluster, args.workdir, **DEADLINES)
+    holder = None
+    try:
+        owner = Owner(args.bin, cluster, server.url)
+        held, other = owner.pair(server.url, 2)
+        holder = subprocess.Popen(["psql", cluster.url, "-qtA", "-v", "ON_ERROR_STOP=1"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, text=True, env={**os.environ, "PGAPPNAME": "faults-holder"})
+        holder.stdin.write(f"BEGIN;\nSELECT 1 FROM locks WHERE lock_id = '{held}' FOR UPDATE;\n")
+        holder.stdin.flush()
+        deadline = time.monotonic() + 30
+        # Held once the session sits idle in its transaction right after the SELECT.
+        while time.monotonic() < deadline and cluster.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'faults-holder' "
+                "AND state = 'idle in transaction' AND query LIKE 'SELECT 1 FROM locks%'") == "0":
+            time.sleep(0.05)
+        create = f"{server.url}/locks/{held}/access_codes"
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            blocked = list(pool.map(lambda n: timed_request("POST", create, headers=owner.headers,
+                                                            json={"code": f"{20000000 + n}"}), range(8)))
+        served = timed_request("GET", f"{server.url}/locks/{other}", headers=owner.headers)
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        after = timed_request("POST", create, headers=owner.headers, json={"code": "30000000"})
+    finally:
+        if holder and holder.poll() is None:
+            holder.kill()
+        server.stop()
+    statuses = [status for status, _ in blocked]
+    slowest = max(seconds for _, seconds in blocked)
+    ok = set(statuses) <= {503, 504} and 504 in statuses and slowest <= ANSWER_BOUND and served[0] == 200 \
+        and after[0] == 201
+    return report("row_lock_held_outside",
+                  ok, f"writes to the held lock {sorted(statuses, key=str)}, slowest {slowest:.2f} s (bound "
+                      f"{ANSWER_BOUND} s); another lock meanwhile {served[0]}; after the session ended {after[0]}")
 
 
 def hour(offset):
@@ -312,7 +467,8 @@ def main():
     cluster = Cluster(args.pg_script, args.workdir)
     results = []
     try:
-        for check in (postgres_restart_under_load, sigterm_under_load, three_instances, receiver_down_for_an_hour):
+        for check in (postgres_restart_under_load, sigterm_under_load, three_instances, receiver_down_for_an_hour,
+                      database_half_open, row_lock_held_outside):
             try:
                 results.append(check(args, cluster))
             except Exception as error:  # a check that breaks is a failed check, and the others still run
