@@ -80,6 +80,26 @@ struct ErrorMiddlewareTests {
         }
     }
 
+    @Test("a database deadline (ours, statement_timeout, lock_timeout) is 504 DATABASE_TIMEOUT, wrapped or not")
+    func databaseTimeout() {
+        let deadlines = [
+            PostgresError(.timeout, "deadline"),
+            PostgresError(.server, "canceling statement due to statement timeout", sqlState: "57014"),
+            PostgresError(.server, "canceling statement due to lock timeout", sqlState: "55P03"),
+        ]
+        for underlying in deadlines {
+            for thrown in [underlying as any Error, serverError(underlying)] {
+                let error = middleware.classify(thrown, path: "/x", logger: logger)
+                #expect(error.status == .gatewayTimeout)
+                #expect(error.errorCode == "DATABASE_TIMEOUT")
+                #expect(error.headers[.retryAfter] == "1")
+            }
+        }
+        // A cancelled task's statement is not a timeout: its client is gone; 503 like the rest.
+        let cancelled = middleware.classify(PostgresError(.cancelled, "cancelled"), path: "/x", logger: logger)
+        #expect(cancelled.errorCode == "DATABASE_UNAVAILABLE")
+    }
+
     @Test("text the database layer refused (a NUL) is 400, wrapped or not")
     func unstorableText() {
         let underlying = PostgresError(.unstorableParameter, "a text parameter contains a NUL character")
