@@ -38,6 +38,8 @@ final class PostgresReactor: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var isStopped = false
         var answered = 0
+        /// When the thread's `epoll_wait` times out; nil while it sleeps until an event.
+        var sleepsUntil: ContinuousClock.Instant?
     }
 
     private let epoll: Int32
@@ -72,12 +74,18 @@ final class PostgresReactor: Sendable {
         let deadline = connection.queryDeadline.map { ContinuousClock.now + $0 }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let accepted = state.withLockedValue { state -> Bool in
-                    guard !state.isStopped else { return false }
+                let cancelled = Task.isCancelled
+                // Wake the thread only when this deadline is earlier than its sleep (rare under
+                // load: the waiters' deadlines are all about the same distance away).
+                let (accepted, mustWake) = state.withLockedValue { state -> (Bool, Bool) in
+                    guard !state.isStopped else { return (false, false) }
                     state.waiters[id] = Waiter(
                         connection: connection, socket: socket, continuation: continuation, deadline: deadline,
-                        cancelRequested: Task.isCancelled, interruption: nil, graceEnd: nil)
-                    return true
+                        cancelRequested: cancelled, interruption: nil, graceEnd: nil)
+                    guard let deadline else { return (true, cancelled) }
+                    if let sleepsUntil = state.sleepsUntil, sleepsUntil <= deadline { return (true, cancelled) }
+                    state.sleepsUntil = deadline
+                    return (true, true)
                 }
                 guard accepted else {
                     continuation.resume(throwing: PostgresError(.poolShutdown, "database pool is shut down"))
@@ -90,8 +98,7 @@ final class PostgresReactor: Sendable {
                     }
                     return
                 }
-                // The thread's sleep is sized by the earliest deadline; a new one may be earlier.
-                if deadline != nil || Task.isCancelled { wake() }
+                if mustWake { wake() }
             }
         } onCancel: {
             let found = state.withLockedValue { state -> Bool in
@@ -193,9 +200,10 @@ final class PostgresReactor: Sendable {
     /// How long `epoll_wait` may sleep: until the earliest deadline or grace end; -1 when none.
     private func sleepMilliseconds() -> Int32 {
         let next = state.withLockedValue { state -> ContinuousClock.Instant? in
-            state.waiters.values.compactMap { waiter in
+            state.sleepsUntil = state.waiters.values.compactMap { waiter in
                 waiter.cancelRequested && waiter.interruption == nil ? ContinuousClock.now : (waiter.graceEnd ?? waiter.deadline)
             }.min()
+            return state.sleepsUntil
         }
         guard let next else { return -1 }
         let remaining = next - .now

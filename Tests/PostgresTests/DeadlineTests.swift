@@ -8,7 +8,7 @@ import Testing
 /// limit, which only a hang reaches.
 @Suite("Deadlines: no statement holds a request or a connection forever")
 struct DeadlineTests {
-    static let activeSleeps =
+    static let activeSleeps: SQL =
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep%'"
 
     @Test("a statement blocked on a row lock ends at our deadline with a timeout; the pool serves the next query",
