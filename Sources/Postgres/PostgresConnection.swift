@@ -144,10 +144,12 @@ public final class PostgresConnection: @unchecked Sendable {
                     } else if let deadline, now >= deadline {
                         interruption = .deadline
                     }
-                    if interruption != nil {
-                        makeCancel()?.send()
-                        graceEnd = ContinuousClock.now + settings.cancelGrace
+                    if interruption != nil, let cancel = makeCancel() {
+                        // Not sent from here: PQcancel opens a new connection, which blocks for
+                        // minutes when the network path is gone; the grace below still holds.
+                        DispatchQueue.global().async { cancel.send() }
                     }
+                    if interruption != nil { graceEnd = now + settings.cancelGrace }
                 } else if now >= graceEnd {
                     logDiscard()
                     close()
