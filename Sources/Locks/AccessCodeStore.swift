@@ -100,6 +100,7 @@ public struct AccessCodeStore: Sendable {
             "SELECT * FROM readable_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
         ).singleRow().map(AccessCode.init(row:))
     }
+
     /// Changes name, code or times; the new version is pushed to the lock (status pending).
     public func update(
         ownerID: UUID, id: UUID, name: String?, code: String?, startsAt: Date?, endsAt: Date?, now: Date = Date()
