@@ -4,6 +4,7 @@ implementation, retries with the same id and bytes, order, exactly-once delivery
 instances, and no loss when an instance is killed mid-delivery. The shared test server
 registers but does not deliver; each test starts the delivering instances it counts on."""
 import base64
+import datetime
 import json
 import time
 import uuid
@@ -56,6 +57,13 @@ class Partner:
     def deliveries(self, webhook_id, columns="status, attempts"):
         return psql(self.database_url, f"SELECT string_agg(concat_ws('|', {columns}), ',' ORDER BY event_seq) "
                                        f"FROM webhook_deliveries WHERE webhook_id = '{webhook_id}'")
+
+
+def offline_code_body(**extra):
+    start = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0) + datetime.timedelta(hours=2)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")
+    return {"is_offline_access_code": True, "starts_at": stamp(start), "ends_at": stamp(start + datetime.timedelta(hours=3)),
+            **extra}
 
 
 @pytest.fixture
@@ -161,7 +169,8 @@ def test_a_client_sees_and_deletes_only_its_own_webhooks(base_url, lockcloud_bin
 def test_events_arrive_signed_in_the_contract_envelope(base_url, lockcloud_bin, database_url, partner, receiver, deliverer):
     webhook = partner.register(receiver.url).json()
     lock = partner.pair_lock("Front door")
-    code = partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json={"code": "7654", "name": "Guest"})
+    # An offline code: set at registration, so access_code.created comes without a lock online.
+    code = partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json=offline_code_body(name="Guest"))
     assert code.status_code == 201
     # An owner who never granted this client: nothing of theirs reaches it.
     stranger = Partner(base_url, lockcloud_bin, database_url)
@@ -182,7 +191,8 @@ def test_events_arrive_signed_in_the_contract_envelope(base_url, lockcloud_bin, 
         assert uuid.UUID(event["event_id"])
     created = json.loads(received[1][1])
     assert created["access_code_id"] == code.json()["access_code_id"] == created["data"]["access_code_id"]
-    assert "7654" not in received[1][1].decode()
+    assert created["status"] == "success" and created["lock_id"] == lock["lock_id"]
+    assert code.json()["code"] not in received[1][1].decode()
     # A forged body fails the independent verifier.
     headers, body, _ = received[0]
     with pytest.raises(Exception):
@@ -193,7 +203,7 @@ def test_events_arrive_signed_in_the_contract_envelope(base_url, lockcloud_bin, 
 def test_a_webhook_gets_only_the_event_types_it_asked_for(base_url, partner, receiver, deliverer):
     webhook = partner.register(receiver.url, events=["access_code.created"]).json()
     lock = partner.pair_lock()
-    partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json={"code": "1122"})
+    partner.api.post(f"{base_url}/locks/{lock['lock_id']}/access_codes", json=offline_code_body())
     wait_until(lambda: partner.deliveries(webhook["webhook_id"]) == "delivered|1")
     assert [e["event_type"] for e in receiver.events()] == ["access_code.created"]
     assert partner.deliveries(webhook["webhook_id"]) == "delivered|1"

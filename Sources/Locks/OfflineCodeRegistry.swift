@@ -99,11 +99,15 @@ public struct OfflineCodeRegistry: Sendable {
               RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
                   (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
             ), event AS (
-              -- The same data as AccessCodeStore.eventData: never the PIN.
+              -- The same data as AccessCodeEvents.append, never the PIN: an offline code is set
+              -- at registration, so its event says success at once.
               INSERT INTO events (event_type, owner_id, device_id, data)
-              SELECT 'access_code.created', owner_id, lock_id,
-                     jsonb_strip_nulls(jsonb_build_object('access_code_id', access_code_id, 'device_id', lock_id,
-                                                          'status', status, 'name', name))
+              SELECT 'access_code.created', owner_id, lock_id, jsonb_strip_nulls(jsonb_build_object(
+                  'access_code_id', access_code_id, 'lock_id', lock_id, 'device_id', lock_id, 'status', 'success',
+                  'access_code_status', status, 'name', name, 'is_offline_access_code', true,
+                  'offline_access_code_type', offline_type,
+                  'starts_at', to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                  'ends_at', to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
               FROM created
             )
             SELECT * FROM created
