@@ -64,7 +64,7 @@ extension APIHandler {
     static let lockNotFound = Components.Schemas._Error(errorCode: "NOT_FOUND", message: "No lock with this id.")
 
     static func body(_ lock: Lock) -> LockBody {
-        LockBody(
+        var body = LockBody(
             lockId: lock.id.uuidString.lowercased(), name: lock.name, model: lock.model, address: lock.address,
             online: lock.online, batteryLevel: lock.batteryLevel, signalQuality: lock.signalQuality,
             location: lock.latitude.flatMap { latitude in lock.longitude.map { .init(latitude: latitude, longitude: $0) } },
@@ -73,6 +73,8 @@ extension APIHandler {
             canProgramOnlineAccessCodes: lock.canProgramOnlineAccessCodes,
             canProgramOfflineAccessCodes: lock.canProgramOfflineAccessCodes, codeLengthMin: lock.codeLengthMin,
             codeLengthMax: lock.codeLengthMax, maxAccessCodes: lock.maxAccessCodes)
+        body.setCapabilities(Self.body(lock.capabilities))
+        return body
     }
 
     static func apiError(_ error: LockError) -> APIError {

@@ -20,15 +20,18 @@ public struct Lock: Sendable, Equatable {
     public let deviceTime: Date?
     public let createdAt: Date
     public let updatedAt: Date
-    public let canProgramOnlineAccessCodes: Bool
-    public let canProgramOfflineAccessCodes: Bool
-    public let codeLengthMin: Int
-    public let codeLengthMax: Int
-    public let maxAccessCodes: Int
+    /// The model's capabilities (`LockStore` reads the model columns with every lock).
+    public let capabilities: LockCapabilities
+    public var canProgramOnlineAccessCodes: Bool { capabilities.canProgramOnlineAccessCodes }
+    public var canProgramOfflineAccessCodes: Bool { capabilities.canProgramOfflineAccessCodes }
+    public var codeLengthMin: Int { capabilities.codeLengthMin }
+    public var codeLengthMax: Int { capabilities.codeLengthMax }
+    public var maxAccessCodes: Int { capabilities.maxAccessCodes }
     /// created_at in microseconds since 1970, exact: the page cursor's first half.
     let createdMicros: Int64
 
-    /// Decodes a row of the `live_locks` view (`SELECT * FROM live_locks ...`).
+    /// Decodes a `live_locks` row joined with the model columns the view predates
+    /// (the view is left as it is so that other changes to it merge cleanly) (`offline_pin_length`, `supports_remote_lock`, `supports_remote_unlock`).
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, column: "lock_id")
         ownerID = try row.decode(UUID.self, column: "owner_id")
@@ -48,11 +51,7 @@ public struct Lock: Sendable, Equatable {
         createdAt = try row.decode(Date.self, column: "created_at")
         updatedAt = try row.decode(Date.self, column: "updated_at")
         createdMicros = try row.decode(Int64.self, column: "created_micros")
-        canProgramOnlineAccessCodes = try row.decode(Bool.self, column: "supports_online_codes")
-        canProgramOfflineAccessCodes = try row.decode(Bool.self, column: "supports_offline_codes")
-        codeLengthMin = try row.decode(Int.self, column: "code_length_min")
-        codeLengthMax = try row.decode(Int.self, column: "code_length_max")
-        maxAccessCodes = try row.decode(Int.self, column: "max_access_codes")
+        capabilities = try LockCapabilities(row: row)
     }
 }
 

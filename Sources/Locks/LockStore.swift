@@ -23,9 +23,10 @@ public struct LockStore: Sendable {
         guard let after = PageCursor.position(after: cursor) else { throw LockError.invalidCursor }
         let rows = try await database.query(
             """
-            SELECT * FROM live_locks
-            WHERE owner_id = $1 AND (created_micros, lock_id) > ($2::bigint, $3::uuid)
-            ORDER BY created_micros, lock_id
+            SELECT l.*, m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
+            FROM live_locks l JOIN lock_models m ON m.model_id = l.model_id
+            WHERE l.owner_id = $1 AND (l.created_micros, l.lock_id) > ($2::bigint, $3::uuid)
+            ORDER BY l.created_micros, l.lock_id
             LIMIT $4
             """, [ownerID, after.micros, after.id, limit + 1]
         ).rows
@@ -47,9 +48,10 @@ public struct LockStore: Sendable {
     public func find(accessToken: String, lockID: UUID) async throws -> TokenAndLock {
         guard let row = try await database.query(
             """
-            SELECT t.scope AS token_scope, l.*
+            SELECT t.scope AS token_scope, l.*, m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
             FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
             LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
+            LEFT JOIN lock_models m ON m.model_id = l.model_id
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken), lockID]
         ).singleRow() else { return .invalidToken }
@@ -59,7 +61,12 @@ public struct LockStore: Sendable {
     }
 
     public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
-        try await database.query("SELECT * FROM live_locks WHERE owner_id = $1 AND lock_id = $2", [ownerID, lockID])
+        try await database.query(
+            """
+            SELECT l.*, m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
+            FROM live_locks l JOIN lock_models m ON m.model_id = l.model_id
+            WHERE l.owner_id = $1 AND l.lock_id = $2
+            """, [ownerID, lockID])
             .singleRow().map(Lock.init(row:))
     }
 
@@ -85,7 +92,11 @@ public struct LockStore: Sendable {
                 """,
                 [lockID, ownerID, model, name, address, timezone, SecretToken.hash(credential), PostgresBytes(sealedKey)])
             guard inserted.affectedRows == 1 else { return nil }
-            let lock = try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).firstRow())
+            let lock = try Lock(row: try connection.query(
+                """
+                SELECT l.*, m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
+                FROM live_locks l JOIN lock_models m ON m.model_id = l.model_id WHERE l.lock_id = $1
+                """, [lockID]).firstRow())
             try EventLog.append(
                 "device.added", ownerID: ownerID, deviceID: lockID,
                 data: ["device_id": lockID.uuidString.lowercased(), "model": lock.model, "name": lock.name], on: connection)
@@ -109,7 +120,11 @@ public struct LockStore: Sendable {
                 WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL
                 """, [ownerID, lockID, name, address, timezone])
             guard updated.affectedRows == 1 else { return nil }
-            return try Lock(row: try connection.query("SELECT * FROM live_locks WHERE lock_id = $1", [lockID]).firstRow())
+            return try Lock(row: try connection.query(
+                """
+                SELECT l.*, m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
+                FROM live_locks l JOIN lock_models m ON m.model_id = l.model_id WHERE l.lock_id = $1
+                """, [lockID]).firstRow())
         }
     }
 
