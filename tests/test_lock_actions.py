@@ -127,7 +127,9 @@ def test_an_offline_lock_is_refused_at_once(fleet):
     response = fleet.act(lock_id, "unlock")
     assert response.status_code == 409 and response.json()["error_code"] == "DEVICE_OFFLINE"
     legacy = fleet.api.post(f"{fleet.base_url}/locks/{lock_id}/unlock")
-    assert legacy.status_code == 409 and legacy.json()["error_id"] == "DEVICE_OFFLINE"
+    # The older guide: a lock that is disconnected or cannot unlock answers 500 with details.
+    assert legacy.status_code == 500 and legacy.json()["error_id"] == "DEVICE_OFFLINE"
+    assert legacy.json()["error_message"] == legacy.json()["message"] and legacy.json()["error_code"] == "DEVICE_OFFLINE"
 
 
 def test_missed_heartbeats_emit_offline_and_the_next_heartbeat_online(fleet, database_url):
@@ -147,7 +149,7 @@ def test_a_jammed_lock_fails_with_lock_jammed(fleet):
     assert done["status"] == "failed" and done["error_code"] == "LOCK_JAMMED"
     assert fleet.lock(lock_id)["lock_state"] == "locked"
     legacy = fleet.api.post(f"{fleet.base_url}/locks/{lock_id}/unlock")
-    assert legacy.status_code == 409 and legacy.json()["error_id"] == "LOCK_JAMMED"
+    assert legacy.status_code == 500 and legacy.json()["error_id"] == "LOCK_JAMMED"
 
 
 def test_no_answer_from_the_lock_fails_with_device_timeout(fleet):
