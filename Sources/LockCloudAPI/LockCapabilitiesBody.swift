@@ -1,5 +1,3 @@
-package import Foundation
-
 /// `#/components/schemas/OfflineTimeFrameOption`, written by hand so that `min_duration`,
 /// `max_duration` and `duration_step` are sent as `null` (permanent codes) instead of left out.
 package struct OfflineTimeFrameOptionBody: Codable, Hashable, Sendable {
