@@ -107,10 +107,21 @@ echo; echo "== 3/4 schemathesis: openapi/openapi.yaml against the server"
 # A real access token (demo owner alice, through the HTML flow), so protected operations are
 # exercised beyond their 401s.
 token=$(cd tests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oauth_helpers.tokens_for(os.environ["LOCKCLOUD_URL"])["access_token"])')
+# The older guide's POST /locks/{lock_id}/unlock answers a documented 500 (error_id
+# DEVICE_OFFLINE, the lock's reason, DEVICE_TIMEOUT) when the lock cannot unlock, and a stateful
+# run pairs a lock that never comes online: that operation gets every check but
+# not_a_server_error in a run of its own (tests/bytefuzz.py still tells its 500 from a crash's).
 .venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
+  --exclude-operation-id unlockLockAndWait \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee "$work/schemathesis.log"
 st_rc=${PIPESTATUS[0]}
+.venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
+  --include-operation-id unlockLockAndWait \
+  --checks status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \
+  --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee -a "$work/schemathesis.log"
+st_unlock_rc=${PIPESTATUS[0]}
+[ "$st_rc" = 0 ] && st_rc=$st_unlock_rc
 if [ "$st_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 outcome[schemathesis]=$st_rc
 check_server schemathesis
@@ -120,7 +131,7 @@ check_server schemathesis
 # are checked by the run above and by the HTTP tests.
 echo; echo "== 3/4 schemathesis (negative mode): invalid data for every operation, never a 5xx"
 .venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
-  --mode negative --checks not_a_server_error \
+  --mode negative --checks not_a_server_error --exclude-operation-id unlockLockAndWait \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" --workers 1 --no-color 2>&1 | tee "$work/schemathesis-negative.log"
 stn_rc=${PIPESTATUS[0]}
 if [ "$stn_rc" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi

@@ -10,6 +10,11 @@ from oauth_helpers import (SEAM, SEAM_REDIRECT, Browser, create_client, create_o
                            query_of)
 
 
+# The demo client's production callback. Its localhost callback (SEAM_REDIRECT) is also
+# registered by other tests' clients, which makes it ambiguous for the older form, as it should.
+SEAM_PRODUCTION = "https://connect.getseam.com/oauth/callback"
+
+
 def unique_redirect():
     return f"https://older-{secrets.token_hex(6)}.example.com/oauth/callback"
 
@@ -53,7 +58,7 @@ def test_the_older_guides_flow_completes_and_the_token_reads_locks(base_url, loc
 
 
 def test_the_demo_seam_client_works_with_only_redirect_uri(base_url):
-    query = legacy_code(base_url, SEAM_REDIRECT, "alice@example.com", "lockcloud-demo")
+    query = legacy_code(base_url, SEAM_PRODUCTION, "alice@example.com", "lockcloud-demo")
     response = legacy_token(base_url, query["code"], *SEAM)
     assert response.status_code == 200, response.text
     locks = requests.get(f"{base_url}/locks", headers={"Authorization": "Bearer " + response.json()["access_token"]})
@@ -90,7 +95,7 @@ def test_an_unregistered_or_inexact_redirect_uri_is_an_error_page(base_url):
 
 
 def test_once_the_redirect_is_known_later_errors_go_there(base_url):
-    page = legacy_authorize(Browser(base_url), SEAM_REDIRECT, response_type="token", state="s1")
+    page = legacy_authorize(Browser(base_url), SEAM_PRODUCTION, response_type="token", state="s1")
     assert page.status_code == 303
     assert query_of(page.headers["Location"]) == {
         "error": "unsupported_response_type", "error_description": "Only response_type=code is supported.", "state": "s1"}
@@ -160,7 +165,7 @@ def test_rfc_requests_keep_every_rfc_requirement(base_url):
     ok = legacy_token(base_url, code, *SEAM, code_verifier=verifier, redirect_uri=SEAM_REDIRECT)
     assert ok.status_code == 200, ok.text
     # A form-encoded request without grant_type is invalid_request, whatever the code.
-    code = legacy_code(base_url, SEAM_REDIRECT, "alice@example.com", "lockcloud-demo")["code"]
+    code = legacy_code(base_url, SEAM_PRODUCTION, "alice@example.com", "lockcloud-demo")["code"]
     form = requests.post(f"{base_url}/oauth/token", data={"code": code}, auth=SEAM)
     assert form.status_code == 400 and form.json()["error"] == "invalid_request"
     # JSON naming another grant type means that grant type.
@@ -168,7 +173,7 @@ def test_rfc_requests_keep_every_rfc_requirement(base_url):
     assert other.status_code == 400 and other.json()["error"] == "unsupported_grant_type"
     # A legacy code redeemed in the RFC's form needs no redirect_uri either (the authorization
     # request decides), but every other check applies.
-    code = legacy_code(base_url, SEAM_REDIRECT, "alice@example.com", "lockcloud-demo")["code"]
+    code = legacy_code(base_url, SEAM_PRODUCTION, "alice@example.com", "lockcloud-demo")["code"]
     rfc = requests.post(f"{base_url}/oauth/token", data={"grant_type": "authorization_code", "code": code}, auth=SEAM)
     assert rfc.status_code == 200, rfc.text
 
