@@ -1203,8 +1203,8 @@ class Kit:
         G("devices.lock_fields", "devices", "newer guide: device model; contract §4", REQUIRED, "every lock has Seam's fields with the right types", self.c_lock_fields)
         G("devices.get_lock", "devices", "newer guide: device model; contract §4", REQUIRED, "GET /locks/{id} returns the lock at top level", self.c_get_lock)
         G("devices.unknown_lock_404", "devices", "contract §1-2", REQUIRED, "an unknown lock is 404 with an error_code", self.c_unknown_lock)
-        G("devices.pair_lock", "devices", "contract §4 POST /locks", RECOMMENDED, "the kit can pair a lock of its own", self.c_pair_lock)
         G("webhooks.register", "webhooks", "newer guide: webhooks; contract §6", REQUIRED, "a webhook can be registered and is listed", self.c_webhook_register)
+        G("devices.pair_lock", "devices", "contract §4 POST /locks", RECOMMENDED, "the kit can pair a lock of its own", self.c_pair_lock)
         G("actions.create", "actions", "newer guide: lock actions; contract §4", REQUIRED, "an action is accepted as pending with its fields", self.c_action_pending)
         G("actions.custom_id_idempotent", "actions", "newer guide: custom_id; contract §4", REQUIRED, "a repeated custom_id returns the same action", self.c_custom_id)
         G("actions.completes", "actions", "newer guide: action status; contract §4", REQUIRED, "the action reaches success with performed_via", self.c_action_completes)
@@ -1290,8 +1290,8 @@ def junit(results, path):
             if r.outcome == "failed":
                 failure = ET.SubElement(case, "failure", message=r.message.splitlines()[0][:500] if r.message else "failed")
                 failure.text = r.message + "\n\n" + "\n\n".join(r.exchanges)
-            elif r.outcome == "skipped":
-                ET.SubElement(case, "skipped", message=r.message)
+            elif r.outcome in ("skipped", "n/a"):
+                ET.SubElement(case, "skipped", message=f"{r.outcome}: {r.message}")
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
