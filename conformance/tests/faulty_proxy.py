@@ -82,7 +82,8 @@ class FaultyProxy:
                 self.send_response(status)
                 for k, v in headers.items():
                     if k.lower() not in HOP:
-                        self.send_header(k, v)
+                        for value in (v if isinstance(v, list) else [v]):
+                            self.send_header(k, value)
                 self.send_header("Content-Length", str(len(out)))
                 self.end_headers()
                 self.wfile.write(out)
@@ -105,7 +106,11 @@ class FaultyProxy:
     def forward(self, method, path, headers, body):
         headers = {k: v for k, v in headers.items() if k.lower() not in HOP}
         r = requests.request(method, self.upstream + path, headers=headers, data=body, allow_redirects=False, timeout=30)
-        return r.status_code, {k: v for k, v in r.headers.items()}, r.content
+        out = {k: v for k, v in r.headers.items() if k.lower() not in ("set-cookie", "date", "server")}
+        cookies = r.raw.headers.getlist("Set-Cookie") if hasattr(r.raw.headers, "getlist") else []
+        if cookies:
+            out["Set-Cookie"] = cookies  # sent one header each (requests joins them with commas)
+        return r.status_code, out, r.content
 
     def handle(self, method, path, headers, body):
         f = self.fault
