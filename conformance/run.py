@@ -1048,6 +1048,7 @@ class Kit:
 
     def c_envelope(self):
         self.needs_webhook()
+        wait_for(lambda: self.receiver.received(), self.args.wait)
         events = [e for e, h, b, s in self.receiver.events()]
         if not events:
             raise Skip("no events were delivered")
@@ -1066,6 +1067,7 @@ class Kit:
             raise NotApplicable("no --webhook-scheme given: signatures not checked")
         from standardwebhooks.webhooks import Webhook
         verifier = Webhook(self.webhook["secret"])
+        wait_for(lambda: self.receiver.received(), self.args.wait)
         received = self.receiver.received()
         if not received:
             raise Skip("no events were delivered")
