@@ -27,5 +27,12 @@ echo "conformance: JUnit $work/conformance.xml, HTML report $work/conformance.ht
 echo; echo "conformance: the kit's own tests (faulty servers, the report in headless Chromium)"
 (cd conformance && LOCKCLOUD_TEST_WORKDIR="$work" "$py" -m pytest -q -p no:cacheprovider -s tests)
 tests_rc=$?
+# Kept after make test removes its work folder: the reports and the screenshot (.data/ is ignored by git).
+keep=${CONFORMANCE_ARTIFACTS:-$root/.data/conformance}
+mkdir -p "$keep"
+cp "$work/conformance.xml" "$work/conformance.html" "$keep/" 2>/dev/null
+shot=$(find "$work" -name conformance-report.png | head -n 1)
+[ -n "$shot" ] && cp "$shot" "$keep/" && echo "conformance: screenshot of the HTML report: $keep/conformance-report.png"
+echo "conformance: reports kept in $keep"
 echo "conformance: kit rc=$kit_rc, kit tests rc=$tests_rc"
 [ "$kit_rc" = 0 ] && [ "$tests_rc" = 0 ]

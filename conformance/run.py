@@ -1302,7 +1302,7 @@ def html_report(results, path, base_url, cleanup_notes):
     style = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;width:100%}"
              "td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}"
              ".passed{background:#e6f6e6}.failed{background:#fbe3e3}.skipped{background:#f3f3f3;color:#555}"
-             "pre{white-space:pre-wrap;background:#fafafa;border:1px solid #ddd;padding:.5em;font-size:.85em}"
+             "td{overflow-wrap:anywhere}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fafafa;border:1px solid #ddd;padding:.5em;font-size:.85em}"
              "h2 .count{font-weight:normal;font-size:.8em}")
     required_failed = [r for r in results if r.level == REQUIRED and r.outcome != "passed"]
     parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Seam conformance: {e(base_url)}</title>"
