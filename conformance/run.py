@@ -90,11 +90,11 @@ class Exchange:
         if response is not None:
             req = response.request
             self.method, self.url = req.method, req.url
-            self.request_headers = {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in req.headers.items()}
+            self.request_headers = {k: ("<redacted>" if k.lower() in ("authorization", "cookie") else v) for k, v in req.headers.items()}
             body = req.body
             self.request_body = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
             self.status = response.status_code
-            self.response_headers = dict(response.headers)
+            self.response_headers = {k: ("<redacted>" if k.lower() == "set-cookie" else v) for k, v in response.headers.items()}
             self.response_body = response.text[:20000]
         else:
             self.method, self.url, self.request_headers, self.request_body = method, url, {}, ""
@@ -110,15 +110,18 @@ class Exchange:
         else:
             lines.append(f"< {self.status}")
             lines += [f"< {k}: {v}" for k, v in self.response_headers.items()]
-            lines.append("< " + self.response_body[:4000])
+            lines.append("< " + redact(self.response_body[:4000]))
         return "\n".join(lines)
 
 
-def redact(body):
-    for key in ("password", "client_secret"):
-        if key in body:
-            body = body.replace(body[body.find(key):].split("&")[0].split(",")[0], f"{key}=<redacted>")
-    return body
+SECRET_FIELDS = r"(password|client_secret|access_token|refresh_token|secret)"
+
+
+def redact(text):
+    """Hides passwords, client secrets, tokens and webhook secrets in form and JSON bodies."""
+    import re
+    text = re.sub(SECRET_FIELDS + r"=[^&\s]*", r"\1=<redacted>", text)
+    return re.sub(r'"' + SECRET_FIELDS + r'"\s*:\s*"[^"]*"', r'"\1": "<redacted>"', text)
 
 
 class Http:
@@ -695,13 +698,13 @@ class Kit:
 
     def c_stable_user_id(self):
         self.needs_owner()
-        ids = [self.user_id, getattr(self, "refreshed", {}).get("user_id")] + getattr(self, "parallel_user_ids", [])
+        ids = [self.user_id] + ([self.refreshed.get("user_id")] if getattr(self, "refreshed", None) else []) \
+            + getattr(self, "parallel_user_ids", [])
         if self.automatic():
             location, _, verifier = self.authorize_once()
             response = self.exchange_code(query_of(location)["code"], verifier)
             expect(response.status_code == 200, f"second authorization's code exchange answered {response.status_code}")
             ids.append(response.json().get("user_id"))
-        ids = [i for i in ids if i is not None or True]
         expect(all(i == self.user_id for i in ids), f"user_id differs across token responses: {sorted(set(map(str, ids)))}")
         expect(isinstance(self.user_id, str) and self.user_id and "@" not in self.user_id, f"user_id {self.user_id!r} is empty or an email")
 
@@ -1264,6 +1267,27 @@ class Kit:
             self.receiver.stop()
         return notes
 
+    def verify_cleanup(self):
+        """After clean-up: nothing the kit made is still listed."""
+        left = []
+        try:
+            listed = self.http.request("GET", "/webhooks", auth=self.client_auth(), validate=False).json().get("webhooks", [])
+            left += [f"webhook {w['webhook_id']}" for w in listed if w.get("webhook_id") in self.created["webhooks"]]
+            if self.tokens:
+                locks = self.api("GET", "/locks", params={"limit": 1000}, validate=False).json().get("locks", [])
+                left += [f"lock {l['lock_id']}" for l in locks if l.get("lock_id") in self.created["locks"]]
+                ours = {c for _, c in self.created["codes"]}
+                for lock_id in {l for l, _ in self.created["codes"]} - set(self.created["locks"]):
+                    def live():
+                        codes = self.api("GET", f"/locks/{lock_id}/access_codes", params={"limit": 1000}, validate=False).json()
+                        return [c["access_code_id"] for c in codes.get("access_codes", [])
+                                if c.get("access_code_id") in ours and c.get("status") not in ("removing",)]
+                    remaining = live() and (wait_for(lambda: not live(), self.args.wait) or live())
+                    left += [f"code {c}" for c in (remaining or [])]
+        except Exception as error:
+            left.append(f"could not verify: {error}")
+        return left
+
 
 # ----------------------------------------------------------------------------- reports
 
@@ -1377,6 +1401,13 @@ def main(argv=None):
         kit.run()
     finally:
         notes = kit.cleanup()
+    left = kit.verify_cleanup()
+    cleanup = Result("cleanup.nothing_left", "health", "issue 18: the kit leaves nothing behind", RECOMMENDED,
+                     "after the run, none of the kit's webhooks, locks or codes is still listed")
+    cleanup.outcome, cleanup.message = ("failed", "still there: " + ", ".join(left)) if left else ("passed", "")
+    kit.results.append(cleanup)
+    if not args.quiet:
+        print(line_of(cleanup))
     results = kit.results
     if args.quiet:
         for r in results:
