@@ -700,6 +700,9 @@ class Kit:
         self.needs_owner()
         ids = [self.user_id] + ([self.refreshed.get("user_id")] if getattr(self, "refreshed", None) else []) \
             + getattr(self, "parallel_user_ids", [])
+        response = self.refresh(self.tokens["refresh_token"])
+        expect(response.status_code == 200, f"a refresh answered {response.status_code}")
+        ids.append(response.json().get("user_id"))
         if self.automatic():
             location, _, verifier = self.authorize_once()
             response = self.exchange_code(query_of(location)["code"], verifier)

@@ -65,10 +65,8 @@ def test_the_check_fails_against_a_server_breaking_its_rule(lockcloud, workdir, 
     check = FAULTS[fault]
     proxy = FaultyProxy(lockcloud["LOCKCLOUD_URL"], fault)
     try:
-        only = []
-        for c in [check, *NEEDS.get(check, [])]:
-            only += ["--only", c]
-        code, outcomes, output, paths = run_kit(proxy.url, lockcloud["ALICE_LOCK"], workdir, f"fault-{fault}", *only)
+        code, outcomes, output, paths = run_kit(proxy.url, lockcloud["ALICE_LOCK"], workdir, f"fault-{fault}",
+                                                *only_args(check))
     finally:
         proxy.stop()
     assert outcomes.get(check) == "failed", f"{check} did not fail against fault {fault}: {outcomes.get(check)}\n{output}"
@@ -89,3 +87,23 @@ def test_a_correct_proxy_changes_nothing(lockcloud, workdir):
     contract_pending = {"webhooks.access_code_events"}
     bad = {c: o for c, o in outcomes.items() if o == "failed" and c in REQUIRED_CHECKS and c not in contract_pending}
     assert not bad, output
+
+
+def only_args(check):
+    args = []
+    for c in [check, *NEEDS.get(check, [])]:
+        args += ["--only", c]
+    return args
+
+
+@pytest.mark.parametrize("check", REQUIRED_CHECKS)
+def test_the_same_selection_passes_without_a_fault(lockcloud, workdir, check):
+    """The very run the fault test makes (same --only selection, through the proxy), with no
+    fault: the check passes, so its failure above is the fault's doing."""
+    proxy = FaultyProxy(lockcloud["LOCKCLOUD_URL"], None)
+    try:
+        code, outcomes, output, paths = run_kit(proxy.url, lockcloud["ALICE_LOCK"], workdir, f"nofault-{check}",
+                                                *only_args(check))
+    finally:
+        proxy.stop()
+    assert outcomes.get(check) == "passed", f"{check}: {outcomes.get(check)}\n{output}"
