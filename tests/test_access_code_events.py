@@ -6,17 +6,13 @@ receiver that keeps a mirror of every lock's codes from events alone agrees with
 a mixed workload."""
 import datetime
 import json
-import os
-import subprocess
 
 import pytest
 import requests
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from conftest import TrackedProcess, free_port
 from test_lock_actions import Fleet, wait_until
-from test_webhooks import DELIVERY_ENV, Partner
-from webhook_receiver import Receiver
+from test_webhooks import deliverer, partner, receiver  # noqa: F401 (fixtures)
 
 CODE_EVENTS = ("access_code.created", "access_code.updated", "access_code.deleted")
 # Generous: a loaded 2-core machine runs the server, the deliverer and the simulator at once.
@@ -30,44 +26,13 @@ class PartnerFleet(Fleet):
         self.base_url = partner.base_url
         self.api = partner.api
         self.locks = [partner.pair_lock(f"Door {i}") for i in range(count)]
-        workdir = os.environ["LOCKCLOUD_TEST_WORKDIR"]
-        self.credentials_file = os.path.join(workdir, f"fleet-{self.locks[0]['lock_id']}.json")
-        with open(self.credentials_file, "w") as f:
-            json.dump([{"lock_id": l["lock_id"], "device_credential": l["device_credential"]} for l in self.locks], f)
-        self.control_port = free_port()
-        self.control = f"http://127.0.0.1:{self.control_port}"
-        self.process = TrackedProcess(
-            [os.environ["LOCKCLOUD_BIN"], "simulate", "--gateway-url", self.base_url, "--credentials",
-             self.credentials_file, "--control-port", str(self.control_port), "--heartbeat-seconds", "0.5",
-             "--motor-milliseconds", "200", "--log-level", "warning"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-        wait_until(lambda: all(self.lock(l["lock_id"])["online"] for l in self.locks), timeout=SETTLE)
+        self.start_simulator(timeout=SETTLE)
 
     def refuse_codes(self, lock_id, count=1, error_code="KEYPAD_FULL"):
         response = requests.post(f"{self.control}/locks/{lock_id}/refuse_codes",
                                  json={"count": count, "error_code": error_code})
         assert response.status_code == 200, response.text
         return response.json()
-
-
-@pytest.fixture
-def partner(base_url, lockcloud_bin, database_url):
-    partner = Partner(base_url, lockcloud_bin, database_url)
-    yield partner
-    for webhook in requests.get(f"{base_url}/webhooks", auth=partner.auth).json()["webhooks"]:
-        requests.delete(f"{base_url}/webhooks/{webhook['webhook_id']}", auth=partner.auth)
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def deliverer(start_server, database_url):
-    return start_server(database_url, env=DELIVERY_ENV)
 
 
 @pytest.fixture

@@ -35,6 +35,10 @@ class Fleet:
         model_field = {"model": model} if model else {}
         self.locks = [self.api.post(f"{base_url}/locks", json={"name": f"Door {i}", "timezone": "UTC", **model_field}).json()
                       for i in range(2)]
+        self.start_simulator()
+
+    def start_simulator(self, timeout=10):
+        """Runs `lockcloud simulate` for `self.locks` and waits until they are all online."""
         workdir = os.environ["LOCKCLOUD_TEST_WORKDIR"]
         self.credentials_file = os.path.join(workdir, f"fleet-{self.locks[0]['lock_id']}.json")
         with open(self.credentials_file, "w") as f:
@@ -42,11 +46,11 @@ class Fleet:
         self.control_port = free_port()
         self.control = f"http://127.0.0.1:{self.control_port}"
         self.process = TrackedProcess(
-            [lockcloud_bin, "simulate", "--gateway-url", base_url, "--credentials", self.credentials_file,
+            [os.environ["LOCKCLOUD_BIN"], "simulate", "--gateway-url", self.base_url, "--credentials", self.credentials_file,
              "--control-port", str(self.control_port), "--heartbeat-seconds", "0.5", "--motor-milliseconds", "200",
              "--log-level", "warning"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
-        wait_until(lambda: all(self.lock(l["lock_id"])["online"] for l in self.locks))
+        wait_until(lambda: all(self.lock(l["lock_id"])["online"] for l in self.locks), timeout=timeout)
 
     def lock(self, lock_id):
         return self.api.get(f"{self.base_url}/locks/{lock_id}").json()
