@@ -8,6 +8,9 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Linux only: the libpq layer's reactor uses epoll (Sources/CEpoll). The macOS platform line is
+// what the Hummingbird packages need to resolve there (an editor can index the code); a build
+// on macOS stops at CEpoll with a message saying so.
 let package = Package(
     name: "lockcloud",
     platforms: [.macOS(.v15)],

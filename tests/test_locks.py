@@ -32,6 +32,8 @@ LOCK_FIELDS = {
     "timezone", "bridge_id", "lock_state", "door_state", "device_time", "created_at", "updated_at",
     "can_program_online_access_codes", "can_program_offline_access_codes", "code_length_min", "code_length_max",
     "max_access_codes", "warnings"}
+LOCK_FIELDS |= {"can_remotely_lock", "can_remotely_unlock", "supported_code_lengths", "max_active_codes_supported",
+                "offline_pin_length", "offline_time_frame_options"}  # capabilities, issue 15 item 4
 
 
 def test_pairing_returns_every_contract_field_and_a_credential_once(base_url, owner, database_url):

@@ -141,7 +141,7 @@ def test_the_erase_code_revokes_every_earlier_offline_code(fleet, database_url):
     assert type_pin(fleet, lock_id, before["code"]) == "rejected"
     assert type_pin(fleet, lock_id, activated["code"]) == "rejected"
     assert type_pin(fleet, lock_id, after["code"]) == "unlocked"
-    wait_until(lambda: code_status(fleet, before) == 404 and code_status(fleet, activated) == 404)
+    wait_until(lambda: code_status(fleet, before) == "removed" and code_status(fleet, activated) == "removed")
     assert code_status(fleet, erase) == "expired" and code_status(fleet, after) == "active"
     reasons = psql(database_url, "SELECT string_agg(data->>'reason', ',') FROM events WHERE event_type = "
                                  f"'access_code.deleted' AND device_id = '{lock_id}'")
@@ -176,7 +176,7 @@ def test_a_code_removed_at_the_lock_is_reported_and_stops_working(fleet, databas
     assert type_pin(fleet, lock_id, code["code"]) == "unlocked"
     removed = requests.post(f"{fleet.control}/locks/{lock_id}/bluetooth/remove_code", json={"pin": code["code"]})
     assert removed.json() == {"removed": True}
-    wait_until(lambda: code_status(fleet, code) == 404)
+    wait_until(lambda: code_status(fleet, code) == "removed")
     assert type_pin(fleet, lock_id, code["code"]) == "rejected"
     assert psql(database_url, "SELECT data->>'reason' FROM events WHERE event_type = 'access_code.deleted' "
                               f"AND data->>'access_code_id' = '{code['access_code_id']}'") == "removed_at_lock"

@@ -116,8 +116,11 @@ def test_low_battery_then_new_batteries(fleet, database_url):
     replaced = wait_until(lambda: event_data(database_url, lock_id, "battery.replaced"), timeout=30)
     assert replaced[0]["previous_battery_level"] == 12 and replaced[0]["battery_level"] >= 99
     assert "LOW_BATTERY" not in warning_codes(fleet, lock_id)
-    # The simulator's slow drain never reads as a battery change.
-    time.sleep(1.5)
+    # The simulator's slow drain never reads as a battery change: three more heartbeats.
+    heartbeat = lambda: psql(database_url, f"SELECT last_heartbeat_at FROM locks WHERE lock_id = '{lock_id}'")
+    for _ in range(3):
+        seen = heartbeat()
+        wait_until(lambda: heartbeat() != seen, timeout=30)
     assert len(event_data(database_url, lock_id, "battery.replaced")) == 1
 
 

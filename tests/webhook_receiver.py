@@ -16,6 +16,7 @@ class Receiver:
         self.statuses = []  # answered first, one per request; then 204
         self.slow_requests = 0  # this many requests are answered only after `delay` seconds
         self.delay = 0.0
+        self.holding = 0  # slow requests received and not yet answered
         self.location = None  # sent as Location with 3xx answers
         self.lock = threading.Lock()
         self.server = None
@@ -36,7 +37,11 @@ class Receiver:
                     if slow:
                         receiver.slow_requests -= 1
                 if slow:
+                    with receiver.lock:
+                        receiver.holding += 1
                     time.sleep(receiver.delay)
+                    with receiver.lock:
+                        receiver.holding -= 1
                 self.send_response(status)
                 if receiver.location and 300 <= status < 400:
                     self.send_header("Location", receiver.location)

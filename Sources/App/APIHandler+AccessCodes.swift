@@ -49,16 +49,26 @@ extension APIHandler {
 
     func listLockAccessCodes(_ input: Operations.ListLockAccessCodes.Input) async throws -> Operations.ListLockAccessCodes.Output {
         guard let lockID = UUID(uuidString: input.path.lockId),
-            let page = try await accessCodePage(lockID: lockID, limit: input.query.limit, cursor: input.query.pageCursor)
+            let page = try await accessCodePage(
+                lockID: lockID, filter: Self.filter(includeEnded: input.query.includeEnded, status: input.query.status?.rawValue),
+                limit: input.query.limit, cursor: input.query.pageCursor)
         else { return .notFound(.init(body: .json(Self.lockNotFound))) }
         return .ok(.init(body: .json(page)))
     }
 
     func listAccessCodes(_ input: Operations.ListAccessCodes.Input) async throws -> Operations.ListAccessCodes.Output {
         guard let lockID = UUID(uuidString: input.query.lockId),
-            let page = try await accessCodePage(lockID: lockID, limit: input.query.limit, cursor: input.query.pageCursor)
+            let page = try await accessCodePage(
+                lockID: lockID, filter: Self.filter(includeEnded: input.query.includeEnded, status: input.query.status?.rawValue),
+                limit: input.query.limit, cursor: input.query.pageCursor)
         else { return .notFound(.init(body: .json(Self.lockNotFound))) }
         return .ok(.init(body: .json(page)))
+    }
+
+    /// A status filter names its codes; otherwise live codes, or every code with `include_ended`.
+    static func filter(includeEnded: Bool?, status: String?) -> AccessCodeStore.ListFilter {
+        if let status { return .status(status) }
+        return includeEnded == true ? .all : .live
     }
 
     func getAccessCode(_ input: Operations.GetAccessCode.Input) async throws -> Operations.GetAccessCode.Output {
@@ -102,9 +112,11 @@ extension APIHandler {
         return .ok(.init(body: .json(.init(ok: true, accessCodeId: id.uuidString.lowercased(), status: .removing))))
     }
 
-    private func accessCodePage(lockID: UUID, limit: Int?, cursor: String?) async throws -> AccessCodeListBody? {
+    private func accessCodePage(
+        lockID: UUID, filter: AccessCodeStore.ListFilter, limit: Int?, cursor: String?
+    ) async throws -> AccessCodeListBody? {
         let grant = try RequestAuthentication.required()
-        guard let page = try await accessCodes.list(ownerID: grant.ownerID, lockID: lockID, limit: limit ?? 100, cursor: cursor)
+        guard let page = try await accessCodes.list(ownerID: grant.ownerID, lockID: lockID, filter: filter, limit: limit, cursor: cursor)
         else { return nil }
         return AccessCodeListBody(accessCodes: page.codes.map(Self.body), nextPageCursor: page.nextCursor)
     }

@@ -20,6 +20,8 @@ extension APIHandler {
             return .conflict(.init(body: .json(.init(errorCode: "DEVICE_OFFLINE", message: "The lock is offline."))))
         } catch ActionError.invalidCustomID {
             throw APIError(.badRequest, "INVALID_CUSTOM_ID", "custom_id must be 1 to 200 characters (Unicode code points) and contain no NUL.")
+        } catch ActionError.unsupportedAction {
+            throw APIError(.badRequest, "UNSUPPORTED_ACTION", Self.unsupportedActionMessage(request.action.rawValue))
         }
     }
 
@@ -31,7 +33,13 @@ extension APIHandler {
         return .ok(.init(body: .json(Self.body(action))))
     }
 
-    /// The older guide's unlock: request, then wait for the lock's answer.
+    static func unsupportedActionMessage(_ action: String) -> String {
+        "This lock's model cannot \(action) remotely (see can_remotely_\(action) on the lock)."
+    }
+
+    /// The older guide's unlock: request, then wait for the lock's answer. That guide answers
+    /// 500 with `error_id`/`error_message` whenever the door is disconnected or could not be
+    /// unlocked (offline, refused by the lock, no answer in time), so all three do.
     func unlockLockAndWait(_ input: Operations.UnlockLockAndWait.Input) async throws -> Operations.UnlockLockAndWait.Output {
         let grant = try RequestAuthentication.required()
         func legacy(_ code: String, _ message: String) -> Components.Schemas.LegacyError {
@@ -47,7 +55,9 @@ extension APIHandler {
         } catch ActionError.lockNotFound {
             return .notFound(.init(body: .json(legacy("NOT_FOUND", "No lock with this id."))))
         } catch ActionError.deviceOffline {
-            return .conflict(.init(body: .json(legacy("DEVICE_OFFLINE", "The lock is offline."))))
+            return .internalServerError(.init(body: .json(legacy("DEVICE_OFFLINE", "The lock is offline."))))
+        } catch ActionError.unsupportedAction {
+            return .badRequest(.init(body: .json(legacy("UNSUPPORTED_ACTION", Self.unsupportedActionMessage("unlock")))))
         }
         let deadline = ContinuousClock.now + .seconds(unlockWaitSeconds)
         while ContinuousClock.now < deadline {
@@ -57,11 +67,11 @@ extension APIHandler {
             case "success": return .ok(.init(body: .json(.init(ok: true))))
             case "failed":
                 let code = current.errorCode ?? "DEVICE_ERROR"
-                return .conflict(.init(body: .json(legacy(code, "The lock did not unlock (\(code))."))))
+                return .internalServerError(.init(body: .json(legacy(code, "The lock did not unlock (\(code))."))))
             default: continue
             }
         }
-        return .gatewayTimeout(.init(body: .json(legacy("DEVICE_TIMEOUT", "The lock did not answer in time."))))
+        return .internalServerError(.init(body: .json(legacy("DEVICE_TIMEOUT", "The lock did not answer in time."))))
     }
 
     static func body(_ action: LockAction) -> LockActionBody {

@@ -74,6 +74,7 @@ extension APIHandler {
             canProgramOfflineAccessCodes: lock.canProgramOfflineAccessCodes, codeLengthMin: lock.codeLengthMin,
             codeLengthMax: lock.codeLengthMax, maxAccessCodes: lock.maxAccessCodes)
         body.warnings = lock.warnings.map { .init(warningCode: $0.code, message: $0.message) }
+        body.setCapabilities(Self.body(lock.capabilities))
         return body
     }
 

@@ -6,7 +6,7 @@ import Postgres
 import Prometheus
 
 /// The implementation of the generated `APIProtocol`. Each group of operations lives in its own
-/// extension file (`APIHandler+Health.swift`, ...); this holds what they share.
+/// extension file (`APIHandler+Locks.swift`, ...); this holds what they share.
 struct APIHandler: APIProtocol {
     let database: PostgresConnectionPool
     let owners: OwnerStore

@@ -8,6 +8,8 @@ import Hummingbird
 struct FormParameters: Sendable {
     private(set) var values: [String: String] = [:]
     private(set) var repeated: Set<String> = []
+    /// Read from a JSON body (the older guide's token request), not a form or query.
+    private(set) var isJSON = false
 
     subscript(_ name: String) -> String? { values[name] }
 
@@ -21,6 +23,7 @@ struct FormParameters: Sendable {
     /// A JSON object whose values are strings (numbers and booleans are taken as text).
     init?(json data: Data) {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        isJSON = true
         for (name, value) in object {
             switch value {
             case let text as String: add(name, text)

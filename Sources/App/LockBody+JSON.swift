@@ -31,11 +31,33 @@ extension LockBody {
             return object.finished()
         }
         json.field("warnings", raw: "[" + warningObjects.joined(separator: ",") + "]")
+        json.field("can_remotely_lock", raw: canRemotelyLock ? "true" : "false")
+        json.field("can_remotely_unlock", raw: canRemotelyUnlock ? "true" : "false")
+        json.field("supported_code_lengths", raw: "[" + supportedCodeLengths.map(String.init).joined(separator: ",") + "]")
+        json.field("max_active_codes_supported", raw: String(maxActiveCodesSupported))
+        json.field("offline_pin_length", raw: offlinePinLength.map(String.init))
+        json.field("offline_time_frame_options", raw: "[" + offlineTimeFrameOptions.map(\.jsonText).joined(separator: ",") + "]")
         json.field("can_program_online_access_codes", raw: canProgramOnlineAccessCodes ? "true" : "false")
         json.field("can_program_offline_access_codes", raw: canProgramOfflineAccessCodes ? "true" : "false")
         json.field("code_length_min", raw: String(codeLengthMin))
         json.field("code_length_max", raw: String(codeLengthMax))
         json.field("max_access_codes", raw: String(maxAccessCodes))
+        return json.finished()
+    }
+}
+
+extension OfflineTimeFrameOptionBody {
+    /// The same fields as its `encode(to:)`, nulls included.
+    var jsonText: String {
+        var json = JSONText()
+        json.field("offline_access_code_type", string: offlineAccessCodeType)
+        json.field("display_name", string: displayName)
+        json.field("min_duration", string: minDuration)
+        json.field("max_duration", string: maxDuration)
+        json.field("duration_step", string: durationStep)
+        json.field("max_codes_per_period", raw: String(maxCodesPerPeriod))
+        json.field("period", string: period)
+        json.field("is_one_time_use", raw: isOneTimeUse ? "true" : "false")
         return json.finished()
     }
 }

@@ -24,9 +24,29 @@ struct OAuthAuthorizePages: Sendable {
             return HTMLPage.error(.badRequest, title: "Invalid sign-in link", message: "This sign-in link is malformed. Start again from the application.")
         }
         // 1. Client and redirect URI first: until both are known good, never redirect.
-        guard let clientID = query["client_id"], !query.repeated.contains("client_id"),
-            let client = try await services.clients.find(id: clientID)
-        else { return HTMLPage.error(.badRequest, title: "Unknown application", message: "This sign-in link names an application LockCloud does not know.") }
+        // The older guide's request sends only redirect_uri: then the client is the one that
+        // registered exactly that URI, and it must be exactly one (a URI two clients share
+        // could hand one client's sign-in to the other).
+        let olderGuideForm = query["client_id"] == nil
+        let client: OAuthClient
+        if olderGuideForm {
+            guard let uri = query["redirect_uri"], !query.repeated.contains("redirect_uri") else {
+                return HTMLPage.error(.badRequest, title: "Unknown application", message: "This sign-in link names no application (client_id or redirect_uri).")
+            }
+            let clients = try await services.clients.find(redirectURI: uri)
+            guard clients.count <= 1 else {
+                return HTMLPage.error(.badRequest, title: "Ambiguous redirect", message: "This sign-in link's address is registered by more than one application, so LockCloud cannot tell which one is asking. Start again from the application.")
+            }
+            guard let only = clients.first else {
+                return HTMLPage.error(.badRequest, title: "Invalid redirect", message: "This sign-in link sends you to an address no application has registered.")
+            }
+            client = only
+        } else {
+            guard let clientID = query["client_id"], !query.repeated.contains("client_id"),
+                let found = try await services.clients.find(id: clientID)
+            else { return HTMLPage.error(.badRequest, title: "Unknown application", message: "This sign-in link names an application LockCloud does not know.") }
+            client = found
+        }
         guard let redirectURI = query["redirect_uri"], !query.repeated.contains("redirect_uri"),
             client.redirectURIs.contains(redirectURI)
         else { return HTMLPage.error(.badRequest, title: "Invalid redirect", message: "This sign-in link sends you to an address \(client.name) has not registered.") }
@@ -37,7 +57,8 @@ struct OAuthAuthorizePages: Sendable {
             Self.redirect(to: redirectURI, with: ["error": error, "error_description": description, "state": state])
         }
         if let name = query.repeated.first { return fail("invalid_request", "Parameter \(name) is repeated.") }
-        guard query["response_type"] == "code" else {
+        // The older guide sends no response_type; code is the only one there is.
+        guard (query["response_type"] ?? (olderGuideForm ? "code" : nil)) == "code" else {
             return fail("unsupported_response_type", "Only response_type=code is supported.")
         }
         guard let scopes = Scope.parse(query["scope"]) else {
@@ -65,7 +86,7 @@ struct OAuthAuthorizePages: Sendable {
         }
         let handle = try await services.requests.create(
             client: client, redirectURI: redirectURI, scope: Scope.format(scopes), state: state, codeChallenge: challenge,
-            forceLogin: forceLogin, ownerID: ownerID, session: session)
+            forceLogin: forceLogin, ownerID: ownerID, session: session, olderGuideForm: olderGuideForm)
         var response = try await page(for: handle, message: nil)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(requestCookie, handle, maxAge: AuthorizationRequestStore.lifetimeSeconds)))
         return response

@@ -50,7 +50,9 @@ struct OAuthTokenEndpoints: Sendable {
         }
         do {
             let tokens: IssuedTokens
-            switch parameters["grant_type"] {
+            // The older guide's JSON request sends no grant_type: it means authorization_code.
+            // A form (the RFC's encoding) must still name it.
+            switch parameters["grant_type"] ?? (parameters.isJSON ? "authorization_code" : nil) {
             case "authorization_code":
                 guard let code = parameters["code"], !code.isEmpty else {
                     return Self.oauthError(.badRequest, "invalid_request", "code is required.")

@@ -32,6 +32,13 @@ package struct LockBody: Codable, Hashable, Sendable {
     package var updatedAt: Date
     /// What an owner should know about the lock now; set after `init` (built from live state).
     package var warnings: [Warning] = []
+    /// Set after `init` from the model (`APIHandler.body`); the spec's capability fields.
+    package var canRemotelyLock = false
+    package var canRemotelyUnlock = false
+    package var supportedCodeLengths: [Int] = []
+    package var maxActiveCodesSupported = 0
+    package var offlinePinLength: Int?
+    package var offlineTimeFrameOptions: [OfflineTimeFrameOptionBody] = []
     package var canProgramOnlineAccessCodes: Bool
     package var canProgramOfflineAccessCodes: Bool
     package var codeLengthMin: Int
@@ -86,6 +93,9 @@ package struct LockBody: Codable, Hashable, Sendable {
         case batteryLevel = "battery_level", signalQuality = "signal_quality", location, timezone
         case bridgeId = "bridge_id", lockState = "lock_state", doorState = "door_state", deviceTime = "device_time"
         case createdAt = "created_at", updatedAt = "updated_at", warnings
+        case canRemotelyLock = "can_remotely_lock", canRemotelyUnlock = "can_remotely_unlock"
+        case supportedCodeLengths = "supported_code_lengths", maxActiveCodesSupported = "max_active_codes_supported"
+        case offlinePinLength = "offline_pin_length", offlineTimeFrameOptions = "offline_time_frame_options"
         case canProgramOnlineAccessCodes = "can_program_online_access_codes"
         case canProgramOfflineAccessCodes = "can_program_offline_access_codes"
         case codeLengthMin = "code_length_min", codeLengthMax = "code_length_max", maxAccessCodes = "max_access_codes"
@@ -110,6 +120,12 @@ package struct LockBody: Codable, Hashable, Sendable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(warnings, forKey: .warnings)
+        try container.encode(canRemotelyLock, forKey: .canRemotelyLock)
+        try container.encode(canRemotelyUnlock, forKey: .canRemotelyUnlock)
+        try container.encode(supportedCodeLengths, forKey: .supportedCodeLengths)
+        try container.encode(maxActiveCodesSupported, forKey: .maxActiveCodesSupported)
+        try container.encode(offlinePinLength, forKey: .offlinePinLength)  // null without offline codes
+        try container.encode(offlineTimeFrameOptions, forKey: .offlineTimeFrameOptions)
         try container.encode(canProgramOnlineAccessCodes, forKey: .canProgramOnlineAccessCodes)
         try container.encode(canProgramOfflineAccessCodes, forKey: .canProgramOfflineAccessCodes)
         try container.encode(codeLengthMin, forKey: .codeLengthMin)

@@ -18,6 +18,8 @@ import FoundationNetworking
 ///   POST /locks/{lock_id}/bluetooth/remove_code  {"pin": "..."}: an offline code removed at the lock
 ///   POST /locks/{lock_id}/clock       {"now": "2026-01-01T10:00:00Z"}: set the lock's clock
 ///   POST /locks/{lock_id}/power_cycle {"rtc_lost": false}: drop what the lock keeps in RAM only
+///   POST /locks/{lock_id}/refuse_codes {"count": 1, "error_code": "KEYPAD_FULL"}: the next
+///        `count` program or remove commands for codes are refused with that error
 public struct LockSimulator: Sendable {
     /// One lock to simulate: its id and the device credential issued when it was paired.
     public struct LockCredential: Codable, Sendable {
@@ -166,6 +168,25 @@ public struct LockSimulator: Sendable {
             struct Cycle: Decodable { let rtc_lost: Bool? }
             let cycle = (try? await request.decode(as: Cycle.self, context: context)) ?? Cycle(rtc_lost: nil)
             lock.powerCycle(rtcLost: cycle.rtc_lost ?? false)
+            return try Self.json(lock.snapshot)
+        }
+        // The lock refuses the next code commands: {"count": n (default 1), "error_code": "..."}.
+        router.post("/locks/:lock_id/refuse_codes") { request, context -> Response in
+            guard let lock = context.parameters.get("lock_id").flatMap({ self.locks[$0] }) else {
+                return Response(status: .notFound)
+            }
+            struct Refusal: Decodable {
+                let count: Int?
+                let error_code: String?
+            }
+            guard let refusal = try? await request.decode(as: Refusal.self, context: context),
+                (0...1000).contains(refusal.count ?? 1),
+                refusal.error_code.map({ !$0.isEmpty && $0.count <= 64 }) ?? true
+            else { return Response(status: .badRequest) }
+            lock.update {
+                $0.refuseCodes = refusal.count ?? 1
+                $0.refusalErrorCode = refusal.error_code ?? "KEYPAD_FULL"
+            }
             return try Self.json(lock.snapshot)
         }
         let app = Application(

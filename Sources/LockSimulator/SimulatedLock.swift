@@ -36,6 +36,10 @@ public final class SimulatedLock: Sendable {
         public var timeFloor: Int64?
         /// The real-time clock lost power in a simulated power cycle and was not set since.
         public var clockUnset = false
+        /// The next this many program or remove commands for codes are refused with
+        /// `refusalErrorCode` (control `refuse_codes`: a keypad full, a code the lock will not drop).
+        public var refuseCodes = 0
+        public var refusalErrorCode = "KEYPAD_FULL"
     }
 
     public struct KeypadCode: Sendable, Codable {
@@ -126,6 +130,10 @@ public final class SimulatedLock: Sendable {
 
     private func carryOut(_ command: GatewayClient.Command) async throws {
         try await Task.sleep(for: timing.motorDelay)
+        if ["program_code", "remove_code"].contains(command.type), takeRefusal() != nil {
+            try await client.result(commandID: command.id, success: false, errorCode: snapshot.refusalErrorCode, lockState: nil)
+            return
+        }
         switch command.type {
         case "lock", "unlock":
             if snapshot.jammed {
@@ -162,6 +170,15 @@ public final class SimulatedLock: Sendable {
             try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: nil)
         default:
             try await client.result(commandID: command.id, success: false, errorCode: "UNSUPPORTED_COMMAND", lockState: nil)
+        }
+    }
+
+    /// Uses up one of the refusals asked for through the control API; nil when none is left.
+    private func takeRefusal() -> Int? {
+        state.withLockedValue { state -> Int? in
+            guard state.refuseCodes > 0 else { return nil }
+            state.refuseCodes -= 1
+            return state.refuseCodes
         }
     }
 

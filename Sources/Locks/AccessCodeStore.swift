@@ -37,11 +37,9 @@ public struct AccessCodeStore: Sendable {
                 // The failed statement aborted the transaction: throw, so it is rolled back.
                 throw AccessCodeError.pinConflict
             }
+            // `access_code.created` waits for the lock's confirmation (DeviceGatewayStore.settle).
             try Self.queueProgram(id, on: connection)
-            let created = try Self.visible(id, on: connection)
-            try EventLog.append(
-                "access_code.created", ownerID: ownerID, deviceID: lockID, data: Self.eventData(created), on: connection)
-            return .success(created)
+            return .success(try Self.visible(id, on: connection))
         }
         return try result.get()
     }
@@ -51,28 +49,55 @@ public struct AccessCodeStore: Sendable {
         public let nextCursor: String?
     }
 
-    /// The lock's codes in creation order; nil when the lock is not the owner's.
-    public func list(ownerID: UUID, lockID: UUID, limit: Int, cursor: String?) async throws -> Page? {
-        guard (1...1000).contains(limit) else { throw AccessCodeError.invalidLimit }
+    /// Which of a lock's codes a list shows.
+    public enum ListFilter: Sendable, Equatable {
+        /// Codes that are or will be on the lock: pending, scheduled, active, removing.
+        case live
+        /// Every code, ended, failed and removed ones too.
+        case all
+        /// Codes with this one status.
+        case status(String)
+    }
+
+    public static let liveStatuses = ["pending", "scheduled", "active", "removing"]
+
+    /// The lock's codes in creation order (created_at, then id); nil when the lock is not the
+    /// owner's. Without a limit the page holds the lock model's code limit (at least 100), so
+    /// every live code of the lock fits in one page: Seam checks duplicates against it.
+    public func list(ownerID: UUID, lockID: UUID, filter: ListFilter, limit: Int?, cursor: String?) async throws -> Page? {
+        if let limit, !(1...1000).contains(limit) { throw AccessCodeError.invalidLimit }
         guard let after = PageCursor.position(after: cursor) else { throw AccessCodeError.invalidCursor }
-        guard try await database.query(
-            "SELECT 1 FROM locks WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL", [ownerID, lockID]
-        ).singleRow() != nil else { return nil }
+        guard let lock = try await database.query(
+            """
+            SELECT m.max_access_codes FROM locks l JOIN lock_models m USING (model_id)
+            WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
+            """, [ownerID, lockID]
+        ).singleRow() else { return nil }
+        let modelLimit = try lock.decode(Int.self, at: 0)
+        let limit = limit ?? max(100, modelLimit)
+        let statuses: [String]? =
+            switch filter {
+            case .live: Self.liveStatuses
+            case .all: nil
+            case .status(let status): [status]
+            }
         let rows = try await database.query(
             """
-            SELECT * FROM visible_access_codes
+            SELECT * FROM readable_access_codes
             WHERE owner_id = $1 AND lock_id = $2 AND (created_micros, access_code_id) > ($3::bigint, $4::uuid)
+              AND ($6::text[] IS NULL OR status = ANY ($6::text[]))
             ORDER BY created_micros, access_code_id LIMIT $5
-            """, [ownerID, lockID, after.micros, after.id, limit + 1]
+            """, [ownerID, lockID, after.micros, after.id, limit + 1, statuses.map(PostgresTextArray.init)]
         ).rows
         let codes = try rows.prefix(limit).map(AccessCode.init(row:))
         let next = rows.count > limit ? codes.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
         return Page(codes: codes, nextCursor: next)
     }
 
+    /// Any of the owner's codes, removed ones too (status `removed`).
     public func find(ownerID: UUID, id: UUID) async throws -> AccessCode? {
         try await database.query(
-            "SELECT * FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
+            "SELECT * FROM readable_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
         ).singleRow().map(AccessCode.init(row:))
     }
 
@@ -109,23 +134,22 @@ public struct AccessCodeStore: Sendable {
                 // The failed statement aborted the transaction: throw, so it is rolled back.
                 throw AccessCodeError.pinConflict
             }
+            // `access_code.updated` waits for the lock's confirmation (DeviceGatewayStore.settle).
             try Self.queueProgram(id, on: connection)
-            let updated = try Self.visible(id, on: connection)
-            try EventLog.append(
-                "access_code.updated", ownerID: ownerID, deviceID: updated.lockID, data: Self.eventData(updated), on: connection)
-            return .success(updated)
+            return .success(try Self.visible(id, on: connection))
         }
         return try result.get()
     }
 
-    /// Starts removing a code from the lock: `removing` until the lock confirms, then gone.
-    /// A code the lock never took (failed) is gone at once.
+    /// Starts removing a code from the lock: `removing` until the lock confirms, then removed.
+    /// A failed code the lock never took is removed at once; one still on the lock (its
+    /// removal or a change was refused) is asked for again.
     /// Offline codes cannot be deleted through the API: only at the lock (contract 5).
     public func delete(ownerID: UUID, id: UUID) async throws -> Bool {
         let result = try await database.transaction { connection -> Result<Bool, AccessCodeError> in
             guard let row = try connection.query(
                 """
-                UPDATE access_codes c SET state = CASE WHEN c.state = 'failed' THEN 'deleted' ELSE 'removing' END
+                UPDATE access_codes c SET state = CASE WHEN c.state = 'failed' AND NOT c.on_lock THEN 'deleted' ELSE 'removing' END
                 FROM locks l
                 WHERE c.access_code_id = $2 AND c.owner_id = $1 AND l.lock_id = c.lock_id AND l.removed_at IS NULL
                   AND c.state IN ('pending', 'active', 'failed', 'removing') AND NOT c.is_offline
@@ -139,10 +163,7 @@ public struct AccessCodeStore: Sendable {
             }
             let lockID = try row.decode(UUID.self, at: 1)
             if try row.decode(String.self, at: 0) == "deleted" {
-                try EventLog.append(
-                    "access_code.deleted", ownerID: ownerID, deviceID: lockID,
-                    data: ["access_code_id": id.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased()],
-                    on: connection)
+                try AccessCodeEvents.append("access_code.deleted", accessCodeID: id, outcome: .success, on: connection)
             } else {
                 try Self.queueRemoval(id, lockID: lockID, on: connection)
             }
@@ -250,16 +271,6 @@ public struct AccessCodeStore: Sendable {
 
     static func visible(_ id: UUID, on connection: PostgresConnection) throws -> AccessCode {
         try AccessCode(row: try connection.query("SELECT * FROM visible_access_codes WHERE access_code_id = $1", [id]).firstRow())
-    }
-
-    /// Event data never carries the PIN itself.
-    static func eventData(_ code: AccessCode) -> [String: any Sendable] {
-        var data: [String: any Sendable] = [
-            "access_code_id": code.id.uuidString.lowercased(), "device_id": code.lockID.uuidString.lowercased(),
-            "status": code.status,
-        ]
-        if let name = code.name { data["name"] = name }
-        return data
     }
 }
 

@@ -33,6 +33,8 @@ public enum ActionError: Error, Equatable {
     case lockNotFound
     case deviceOffline
     case invalidCustomID
+    /// The lock's model cannot do this action remotely (`can_remotely_lock`/`unlock` false).
+    case unsupportedAction
 }
 
 /// Lock and unlock actions: each queues a command for the lock's gateway connection and ends
@@ -50,9 +52,15 @@ public struct ActionStore: Sendable {
         if let customID, !StoredText.fits(customID, 1...200) { throw ActionError.invalidCustomID }
         let result = try await database.transaction { connection -> Result<LockAction, ActionError> in
             guard let lock = try connection.query(
-                "SELECT online FROM locks WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL FOR SHARE",
-                [ownerID, lockID]
+                """
+                SELECT l.online, CASE WHEN $3 = 'lock' THEN m.supports_remote_lock ELSE m.supports_remote_unlock END
+                FROM locks l JOIN lock_models m ON m.model_id = l.model_id
+                WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL FOR SHARE OF l
+                """,
+                [ownerID, lockID, action]
             ).singleRow() else { return .failure(.lockNotFound) }
+            // The capability the lock advertises is the one enforced: nothing is queued.
+            guard try lock.decode(Bool.self, at: 1) else { return .failure(.unsupportedAction) }
             if let customID, let existing = try connection.query(
                 "SELECT * FROM lock_actions WHERE lock_id = $1 AND custom_id = $2", [lockID, customID]
             ).singleRow() {

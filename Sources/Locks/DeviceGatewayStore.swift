@@ -232,45 +232,66 @@ public struct DeviceGatewayStore: Sendable {
         }
     }
 
-    /// Moves an access code on after the lock answered a program or remove command. A program
-    /// result counts only if no newer program command for the code is still open (an update
-    /// made meanwhile wins).
+    /// Moves an access code on after the lock answered a program or remove command, and sends
+    /// the guide's event for it (AccessCodeEvents): a program result is `access_code.created`
+    /// the first time the lock takes the code, `access_code.updated` after that; a remove
+    /// result is `access_code.deleted`. A program result counts only if no newer program
+    /// command for the code is still open (an update made meanwhile wins, and its own result
+    /// brings the event). A refused removal leaves the code `failed` with the lock's error.
     static func settle(
         accessCodeID: UUID, commandID: UUID, type: String, success: Bool, errorCode: String?, ownerID: UUID, lockID: UUID,
         on connection: PostgresConnection
     ) throws {
+        let error = errorCode ?? "DEVICE_ERROR"
         switch (type, success) {
-        case ("program_code", true):
-            try connection.query(
+        case ("program_code", _):
+            let message = "The lock refused the code (\(error))."
+            guard let row = try connection.query(
                 """
-                UPDATE access_codes SET state = 'active', errors = '[]'
-                WHERE access_code_id = $1 AND state = 'pending' AND NOT EXISTS (
+                UPDATE access_codes c SET state = CASE WHEN $3 THEN 'active' ELSE 'failed' END, on_lock = c.on_lock OR $3,
+                    errors = CASE WHEN $3 THEN '[]'::jsonb
+                                  ELSE jsonb_build_array(jsonb_build_object('code', $4::text, 'message', $5::text)) END
+                FROM access_codes old
+                WHERE c.access_code_id = $1 AND old.access_code_id = c.access_code_id AND c.state = 'pending'
+                  AND NOT EXISTS (
                     SELECT 1 FROM device_commands d WHERE d.access_code_id = $1 AND d.command_type = 'program_code'
                     AND d.status IN ('pending', 'delivered') AND d.command_id <> $2)
-                """, [accessCodeID, commandID])
-        case ("program_code", false):
-            try connection.query(
-                """
-                UPDATE access_codes SET state = 'failed',
-                    errors = jsonb_build_array(jsonb_build_object('code', $2::text,
-                        'message', 'The lock refused the code (' || $2::text || ').'))
-                WHERE access_code_id = $1 AND state = 'pending'
-                """, [accessCodeID, errorCode ?? "DEVICE_ERROR"])
+                RETURNING old.on_lock
+                """, [accessCodeID, commandID, success, error, message]
+            ).singleRow() else { return }
+            let wasOnLock = try row.decode(Bool.self, at: 0)
+            try AccessCodeEvents.append(
+                wasOnLock ? "access_code.updated" : "access_code.created", accessCodeID: accessCodeID,
+                outcome: success ? .success : .failed(errorCode: error, message: message), on: connection)
         case ("remove_code", true):
             let deleted = try connection.query(
-                "UPDATE access_codes SET state = 'deleted' WHERE access_code_id = $1 AND state = 'removing'", [accessCodeID])
+                "UPDATE access_codes SET state = 'deleted', on_lock = false WHERE access_code_id = $1 AND state = 'removing'",
+                [accessCodeID])
             if deleted.affectedRows == 1 {
-                try EventLog.append(
-                    "access_code.deleted", ownerID: ownerID, deviceID: lockID,
-                    data: ["access_code_id": accessCodeID.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased()],
-                    on: connection)
+                try AccessCodeEvents.append("access_code.deleted", accessCodeID: accessCodeID, outcome: .success, on: connection)
             } else {
                 try connection.query(
                     "UPDATE access_codes SET expiry_removed = true WHERE access_code_id = $1 AND state = 'active' AND ends_at <= now()",
                     [accessCodeID])
             }
+        case ("remove_code", false):
+            // Never silently stuck in `removing`: the code is failed, with the lock's reason; a
+            // second DELETE asks the lock again. (A refused expiry removal keeps the code
+            // expired; the sweeper queues it again.)
+            let message = "The lock refused to remove the code (\(error))."
+            let failed = try connection.query(
+                """
+                UPDATE access_codes SET state = 'failed',
+                    errors = jsonb_build_array(jsonb_build_object('code', $2::text, 'message', $3::text))
+                WHERE access_code_id = $1 AND state = 'removing'
+                """, [accessCodeID, error, message])
+            if failed.affectedRows == 1 {
+                try AccessCodeEvents.append(
+                    "access_code.deleted", accessCodeID: accessCodeID, outcome: .failed(errorCode: error, message: message),
+                    on: connection)
+            }
         default:
-            break  // a failed removal stays queued in the lock's history; the code keeps its state
+            break
         }
     }
 

@@ -20,17 +20,20 @@ public struct Lock: Sendable, Equatable {
     public let deviceTime: Date?
     public let createdAt: Date
     public let updatedAt: Date
-    public let canProgramOnlineAccessCodes: Bool
-    public let canProgramOfflineAccessCodes: Bool
-    public let codeLengthMin: Int
-    public let codeLengthMax: Int
-    public let maxAccessCodes: Int
+    /// The model's capabilities (`LockStore` reads the model columns with every lock).
+    public let capabilities: LockCapabilities
+    public var canProgramOnlineAccessCodes: Bool { capabilities.canProgramOnlineAccessCodes }
+    public var canProgramOfflineAccessCodes: Bool { capabilities.canProgramOfflineAccessCodes }
+    public var codeLengthMin: Int { capabilities.codeLengthMin }
+    public var codeLengthMax: Int { capabilities.codeLengthMax }
+    public var maxAccessCodes: Int { capabilities.maxAccessCodes }
     /// What an owner should know about the lock now (Seam shows these to its users).
     public let warnings: [LockWarning]
     /// created_at in microseconds since 1970, exact: the page cursor's first half.
     let createdMicros: Int64
 
-    /// Decodes a row of the `live_locks` view (`SELECT * FROM live_locks ...`).
+    /// Decodes a `live_locks` row joined with the model columns the view predates
+    /// (the view is left as it is so that other changes to it merge cleanly) (`offline_pin_length`, `supports_remote_lock`, `supports_remote_unlock`).
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, column: "lock_id")
         ownerID = try row.decode(UUID.self, column: "owner_id")
@@ -50,21 +53,22 @@ public struct Lock: Sendable, Equatable {
         createdAt = try row.decode(Date.self, column: "created_at")
         updatedAt = try row.decode(Date.self, column: "updated_at")
         createdMicros = try row.decode(Int64.self, column: "created_micros")
-        canProgramOnlineAccessCodes = try row.decode(Bool.self, column: "supports_online_codes")
-        canProgramOfflineAccessCodes = try row.decode(Bool.self, column: "supports_offline_codes")
-        codeLengthMin = try row.decode(Int.self, column: "code_length_min")
-        codeLengthMax = try row.decode(Int.self, column: "code_length_max")
-        maxAccessCodes = try row.decode(Int.self, column: "max_access_codes")
+        capabilities = try LockCapabilities(row: row)
         warnings = LockWarning.current(
             deviceTimeWrong: try row.decode(Bool.self, column: "device_time_wrong"), deviceTime: deviceTime,
             batteryLevel: batteryLevel,
-            liveCodes: try row.decode(Int.self, column: "live_codes"), maxAccessCodes: maxAccessCodes,
+            liveCodes: try row.decode(Int.self, column: "live_codes"), maxAccessCodes: capabilities.maxAccessCodes,
             keypadLockedUntil: try row.decode(Date?.self, column: "keypad_locked_until"), now: Date())
     }
 
     /// The columns `init(row:)` needs beyond the `live_locks` view's, for a query that joins
-    /// `locks k` to `live_locks l`.
-    static let warningColumns: SQL = " k.device_time_wrong, k.keypad_locked_until, live_code_count(l.lock_id) AS live_codes "
+    /// `locks k` and `lock_models m` to `live_locks l`: the warnings' facts and the capabilities
+    /// the view does not carry.
+    static let warningColumns: SQL = """
+         k.device_time_wrong, k.keypad_locked_until, live_code_count(l.lock_id) AS live_codes,
+         m.offline_pin_length, m.supports_remote_lock, m.supports_remote_unlock
+
+        """
 }
 
 /// One entry of a lock's `warnings`: `{"warning_code", "message"}`, as on access codes.

@@ -49,6 +49,7 @@ public struct LockStore: Sendable {
             FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
             LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
             LEFT JOIN locks k ON k.lock_id = l.lock_id
+            LEFT JOIN lock_models m ON m.model_id = l.model_id
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken), lockID]
         ).singleRow() else { return .invalidToken }
@@ -58,7 +59,10 @@ public struct LockStore: Sendable {
     }
 
     /// One lock with everything `Lock(row:)` reads.
-    static let selectLock: SQL = "SELECT l.*," + Lock.warningColumns + "FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id "
+    static let selectLock: SQL = "SELECT l.*," + Lock.warningColumns + """
+        FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id JOIN lock_models m ON m.model_id = l.model_id
+
+        """
 
     public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
         try await database.query(Self.selectLock + " WHERE l.owner_id = $1 AND l.lock_id = $2", [ownerID, lockID])

@@ -55,7 +55,7 @@ public struct OfflineCodeRegistry: Sendable {
                 period: period, maxCodes: lock.maxCodes, on: connection)
             else {
                 return .failure(try Self.refusal(
-                    lockID: lockID, kind: schedule.kind, version: lock.issuingKeyVersion, period: period, maxCodes: lock.maxCodes,
+                    lockID: lockID, kind: schedule.kind, period: period, maxCodes: lock.maxCodes,
                     on: connection))
             }
             if schedule.kind == .erase {
@@ -99,11 +99,15 @@ public struct OfflineCodeRegistry: Sendable {
               RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
                   (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
             ), event AS (
-              -- The same data as AccessCodeStore.eventData: never the PIN.
+              -- The same data as AccessCodeEvents.append, never the PIN: an offline code is set
+              -- at registration, so its event says success at once.
               INSERT INTO events (event_type, owner_id, device_id, data)
-              SELECT 'access_code.created', owner_id, lock_id,
-                     jsonb_strip_nulls(jsonb_build_object('access_code_id', access_code_id, 'device_id', lock_id,
-                                                          'status', status, 'name', name))
+              SELECT 'access_code.created', owner_id, lock_id, jsonb_strip_nulls(jsonb_build_object(
+                  'access_code_id', access_code_id, 'lock_id', lock_id, 'device_id', lock_id, 'status', 'success',
+                  'access_code_status', status, 'name', name, 'is_offline_access_code', true,
+                  'offline_access_code_type', offline_type,
+                  'starts_at', to_char(starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                  'ends_at', to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
               FROM created
             )
             SELECT * FROM created
@@ -116,11 +120,11 @@ public struct OfflineCodeRegistry: Sendable {
 
     /// Why no slot was handed out, checked in the same transaction (still under the row lock).
     private static func refusal(
-        lockID: UUID, kind: OfflineCodeKind, version: Int, period: Int64, maxCodes: Int, on connection: PostgresConnection
+        lockID: UUID, kind: OfflineCodeKind, period: Int64, maxCodes: Int, on connection: PostgresConnection
     ) throws -> AccessCodeError {
         let type = kind.schemeType
         let periodName = type == .hourly ? "start hour" : "start day"
-        let counts = try counts(lockID: lockID, kind: kind, version: version, period: period, on: connection)
+        let counts = try counts(lockID: lockID, kind: kind, period: period, on: connection)
         if counts.liveOnLock >= maxCodes { return .limitReached(max: maxCodes) }
         if counts.liveInPeriod >= type.slots {
             return .offlineSlotUnavailable(
@@ -130,24 +134,20 @@ public struct OfflineCodeRegistry: Sendable {
             "No slot is left for this \(periodName) under the lock's current key (each slot is issued once); pick another \(periodName).")
     }
 
-    /// The three numbers a refused code was checked against, in one round trip: live codes on
-    /// the lock (online and offline), live codes of this type in this period, and the slots of
-    /// this key version already handed out in this period.
+    /// The two numbers a refused code was checked against, in one round trip: live codes on
+    /// the lock (online and offline) and live codes of this type in this period.
     static func counts(
-        lockID: UUID, kind: OfflineCodeKind, version: Int, period: Int64, on connection: PostgresConnection
-    ) throws -> (liveOnLock: Int, liveInPeriod: Int, takenSlots: Set<Int>) {
+        lockID: UUID, kind: OfflineCodeKind, period: Int64, on connection: PostgresConnection
+    ) throws -> (liveOnLock: Int, liveInPeriod: Int) {
         let row = try connection.query(
             """
             SELECT
               live_code_count($1),
               (SELECT count(*) FROM access_codes WHERE lock_id = $1 AND is_offline AND offline_type = $2
-                 AND slot_period = $3 AND state = 'active' AND NOT expiry_removed),
-              (SELECT coalesce(string_agg(slot::text, ','), '') FROM access_codes WHERE lock_id = $1 AND is_offline
-                 AND offline_type = $2 AND key_version = $4 AND slot_period = $3)
-            """, [lockID, kind.rawValue, period, version]
+                 AND slot_period = $3 AND state = 'active' AND NOT expiry_removed)
+            """, [lockID, kind.rawValue, period]
         ).firstRow()
-        let slots = try row.decode(String.self, at: 2).split(separator: ",").compactMap { Int($0) }
-        return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1), Set(slots))
+        return (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1))
     }
 
     /// Key version `version` of the chain that starts at the pairing key (version 1).

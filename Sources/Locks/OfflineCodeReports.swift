@@ -20,6 +20,7 @@ enum OfflineCodeReports {
             """, [id, occurredAt, spends])
         var data = data
         data["access_code_id"] = id.uuidString.lowercased()
+        data["lock_id"] = lockID.uuidString.lowercased()
         data["offline_access_code_type"] = grant.kind.rawValue
         try EventLog.append("access_code.used", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
         guard grant.kind == .erase else {
@@ -39,11 +40,7 @@ enum OfflineCodeReports {
             """, [lockID, grant.keyVersion, id]
         ).rows.map { try $0.decode(UUID.self, at: 0) }
         for code in revoked {
-            try EventLog.append(
-                "access_code.deleted", ownerID: ownerID, deviceID: lockID,
-                data: ["access_code_id": code.uuidString.lowercased(), "device_id": lockID.uuidString.lowercased(),
-                       "reason": "erased_at_lock"],
-                on: connection)
+            try AccessCodeEvents.append("access_code.deleted", accessCodeID: code, outcome: .success, reason: "erased_at_lock", on: connection)
         }
         try connection.query(
             "UPDATE locks SET offline_lock_key_version = greatest(offline_lock_key_version, $2) WHERE lock_id = $1",
@@ -58,10 +55,7 @@ enum OfflineCodeReports {
         let removed = try connection.query(
             "UPDATE access_codes SET state = 'deleted' WHERE access_code_id = $1 AND state <> 'deleted'", [id])
         guard removed.affectedRows == 1 else { return }  // reported twice: already gone
-        var data = data
-        data["access_code_id"] = id.uuidString.lowercased()
-        data["reason"] = "removed_at_lock"
-        try EventLog.append("access_code.deleted", ownerID: ownerID, deviceID: lockID, data: data, on: connection)
+        try AccessCodeEvents.append("access_code.deleted", accessCodeID: id, outcome: .success, reason: "removed_at_lock", on: connection)
     }
 
     private static func code(for grant: OfflineGrantReference, lockID: UUID, on connection: PostgresConnection) throws -> UUID {

@@ -40,6 +40,20 @@ public enum MaxTimeRounding: Sendable {
 public struct OfflineSchedule: Sendable, Equatable {
     public static let hourlyMaxHours: Int64 = 672
     public static let dailyDays: ClosedRange<Int64> = 29...367
+    /// One-time-use and erase codes last exactly this long from their start.
+    public static let fixedWindowHours: Int64 = 24
+
+    /// The durations `plan` accepts for `kind`, in hours, and the step between them (nil for a
+    /// fixed window); nil for permanent codes, which have no end. The lock capabilities
+    /// (`offline_time_frame_options`) are written from this, so they cannot drift from `plan`.
+    public static func allowedHours(_ kind: OfflineCodeKind) -> (range: ClosedRange<Int64>, step: Int64?)? {
+        switch kind {
+        case .hourlyBound: return (1...hourlyMaxHours, 1)
+        case .dailyBound: return (dailyDays.lowerBound * 24...dailyDays.upperBound * 24, 24)
+        case .oneTimeUse, .erase: return (fixedWindowHours...fixedWindowHours, nil)
+        case .permanent: return nil
+        }
+    }
 
     public let kind: OfflineCodeKind
     /// Hours since the scheme epoch.
@@ -97,11 +111,11 @@ public struct OfflineSchedule: Sendable, Equatable {
         case .oneTimeUse?, .erase?:
             kind = request.kind ?? .oneTimeUse
             // Fixed 24-hour window; an ends_at, if sent, must agree after hour rounding.
-            if let requestedEnd = request.endsAt, Int64(hours(since: requestedEnd).rounded(.up)) != start + 24 {
+            if let requestedEnd = request.endsAt, Int64(hours(since: requestedEnd).rounded(.up)) != start + fixedWindowHours {
                 throw AccessCodeError.invalidOfflineSchedule(
-                    "A \(kind.rawValue) code lasts exactly 24 hours from starts_at; leave ends_at out or send starts_at + 24 h.")
+                    "A \(kind.rawValue) code lasts exactly \(fixedWindowHours) hours from starts_at; leave ends_at out or send starts_at + \(fixedWindowHours) h.")
             }
-            duration = 24
+            duration = fixedWindowHours
         case .permanent?:
             guard request.endsAt == nil else {
                 throw AccessCodeError.invalidOfflineSchedule("A permanent code has no ends_at.")
@@ -117,8 +131,8 @@ public struct OfflineSchedule: Sendable, Equatable {
             if let explicit, explicit != kind {
                 throw AccessCodeError.invalidOfflineDuration(
                     explicit == .hourlyBound
-                        ? "An hourly-bound offline code lasts 1 to 672 hours."
-                        : "A daily-bound offline code lasts 29 to 367 days.")
+                        ? "An hourly-bound offline code lasts 1 to \(hourlyMaxHours) hours."
+                        : "A daily-bound offline code lasts \(dailyDays.lowerBound) to \(dailyDays.upperBound) days.")
             }
             duration =
                 kind == .hourlyBound
@@ -154,7 +168,7 @@ public struct OfflineSchedule: Sendable, Equatable {
         let startDate = OfflinePINScheme.epoch.addingTimeInterval(Double(start) * 3600)
         let days = max(dailyDays.lowerBound, Int64((requestedEnd.timeIntervalSince(startDate) / 86400).rounded()))
         guard days <= dailyDays.upperBound else {
-            throw AccessCodeError.invalidOfflineDuration("A daily-bound offline code lasts 29 to 367 days.")
+            throw AccessCodeError.invalidOfflineDuration("A daily-bound offline code lasts \(dailyDays.lowerBound) to \(dailyDays.upperBound) days.")
         }
         let roundedEnd = startDate.addingTimeInterval(Double(days) * 86400)
         let moved = abs(roundedEnd.timeIntervalSince(requestedEnd))

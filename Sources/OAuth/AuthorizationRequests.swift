@@ -17,6 +17,9 @@ public struct AuthorizationRequest: Sendable {
     /// The hash of the browser session that signed in for this request: approve and deny
     /// must carry that session's cookie.
     public let sessionHash: [UInt8]?
+    /// Made in the older guide's form (only redirect_uri, no client_id): the code it yields may
+    /// be redeemed without redirect_uri.
+    public let olderGuideForm: Bool
 
     /// True when `session` (the browser's session cookie) is the one this request was signed
     /// in with. Compared in constant time; false for a request nobody has signed in to.
@@ -37,7 +40,7 @@ public struct AuthorizationRequestStore: Sendable {
     /// Stores a new request; returns the handle for the browser's cookie.
     public func create(
         client: OAuthClient, redirectURI: String, scope: String, state: String?, codeChallenge: String?,
-        forceLogin: Bool, ownerID: UUID?, session: String?
+        forceLogin: Bool, ownerID: UUID?, session: String?, olderGuideForm: Bool = false
     ) async throws -> String {
         let handle = SecretToken.generate(prefix: "")
         let csrf = Self.csrfToken(forHandle: handle)
@@ -52,11 +55,12 @@ public struct AuthorizationRequestStore: Sendable {
                 """
                 INSERT INTO oauth_authorization_requests
                     (handle_hash, csrf_hash, client_id, redirect_uri, scope, state, code_challenge, force_login, owner_id,
-                     session_hash, expires_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))
+                     session_hash, expires_at, older_guide_form)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11), $12)
                 """,
                 [SecretToken.hash(handle), SecretToken.hash(csrf), client.id, redirectURI, scope, state, codeChallenge,
-                 forceLogin, ownerID, ownerID == nil ? nil : session.map(SecretToken.hash), Self.lifetimeSeconds])
+                 forceLogin, ownerID, ownerID == nil ? nil : session.map(SecretToken.hash), Self.lifetimeSeconds,
+                 olderGuideForm])
         }
         return handle
     }
@@ -73,7 +77,7 @@ public struct AuthorizationRequestStore: Sendable {
         guard let row = try await database.query(
             """
             SELECT r.redirect_uri, r.scope, r.state, r.code_challenge, r.force_login, r.owner_id, r.csrf_hash,
-                   c.client_id, c.name, c.redirect_uris, r.session_hash
+                   c.client_id, c.name, c.redirect_uris, r.session_hash, r.older_guide_form
             FROM oauth_authorization_requests r JOIN oauth_clients c USING (client_id)
             WHERE r.handle_hash = $1 AND r.expires_at > now()
             """, [SecretToken.hash(handle)]
@@ -85,7 +89,7 @@ public struct AuthorizationRequestStore: Sendable {
             client: client, redirectURI: try row.decode(String.self, at: 0), scope: try row.decode(String.self, at: 1),
             state: try row.decode(String?.self, at: 2), codeChallenge: try row.decode(String?.self, at: 3),
             forceLogin: try row.decode(Bool.self, at: 4), ownerID: try row.decode(UUID?.self, at: 5),
-            sessionHash: try row.decode(PostgresBytes?.self, at: 10)?.bytes)
+            sessionHash: try row.decode(PostgresBytes?.self, at: 10)?.bytes, olderGuideForm: try row.decode(Bool.self, at: 11))
         return (request, try row.decode(PostgresBytes.self, at: 6).bytes)
     }
 

@@ -72,6 +72,16 @@ public struct ClientStore: Sendable {
             .singleRow().map(Self.client)
     }
 
+    /// The clients that registered exactly `redirectURI` (the older guide's authorization
+    /// request names no client). At most two are read: the caller only needs to know whether
+    /// exactly one did.
+    public func find(redirectURI: String) async throws -> [OAuthClient] {
+        try await database.query(
+            "SELECT client_id, name, redirect_uris FROM oauth_clients WHERE redirect_uris @> ARRAY[$1::text] LIMIT 2",
+            [redirectURI]
+        ).rows.map(Self.client).filter { $0.redirectURIs.contains(redirectURI) }
+    }
+
     /// Deleting a client removes its grants and tokens with it (foreign keys cascade).
     public func delete(id: String) async throws -> Bool {
         try await database.query("DELETE FROM oauth_clients WHERE client_id = $1", [id]).affectedRows == 1

@@ -52,11 +52,12 @@ public struct TokenService: Sendable {
         let code = SecretToken.generate(prefix: "lcc_")
         try await database.query(
             """
-            INSERT INTO oauth_authorization_codes (code_hash, client_id, owner_id, redirect_uri, scope, code_challenge, expires_at)
-            VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+            INSERT INTO oauth_authorization_codes
+                (code_hash, client_id, owner_id, redirect_uri, scope, code_challenge, expires_at, older_guide_form)
+            VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)
             """,
             [SecretToken.hash(code), request.client.id, ownerID, request.redirectURI, request.scope, request.codeChallenge,
-             settings.codeLifetime])
+             settings.codeLifetime, request.olderGuideForm])
         return code
     }
 
@@ -73,7 +74,7 @@ public struct TokenService: Sendable {
                 """
                 UPDATE oauth_authorization_codes SET consumed_at = now()
                 WHERE code_hash = $1 AND consumed_at IS NULL
-                RETURNING client_id, owner_id, redirect_uri, scope, code_challenge, expires_at > now()
+                RETURNING client_id, owner_id, redirect_uri, scope, code_challenge, expires_at > now(), older_guide_form
                 """, [codeHash]
             ).singleRow() else {
                 // Unknown, or used before: a replay revokes what the first use obtained.
@@ -87,8 +88,15 @@ public struct TokenService: Sendable {
             guard try row.decode(Bool.self, at: 5) else {
                 return .refused(.invalidGrant("The authorization code has expired."))
             }
-            guard let redirectURI, try redirectURI == row.decode(String.self, at: 2) else {
-                return .refused(.invalidGrant("redirect_uri does not match the authorization request."))
+            // RFC 6749 §4.1.3: redirect_uri must be sent again, identical, when the authorization
+            // request carried it. The older guide's request (only redirect_uri) is redeemed
+            // without it; if sent anyway it must still match.
+            if let redirectURI {
+                guard try redirectURI == row.decode(String.self, at: 2) else {
+                    return .refused(.invalidGrant("redirect_uri does not match the authorization request."))
+                }
+            } else if try !row.decode(Bool.self, at: 6) {
+                return .refused(.invalidGrant("redirect_uri is required: the authorization request carried it."))
             }
             if let challenge = try row.decode(String?.self, at: 4) {
                 guard let codeVerifier, Self.isValidVerifier(codeVerifier),

@@ -44,7 +44,7 @@ public enum OfflinePINScheme {
         }
 
         /// Whether the period a code is keyed by is an hour (else a UTC day).
-        var keyedByHour: Bool { self == .hourly }
+        public var keyedByHour: Bool { self == .hourly }
 
         /// How many distinct values the PIN's hidden field can take for this type.
         var valueCount: UInt64 {

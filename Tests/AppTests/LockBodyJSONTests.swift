@@ -37,12 +37,25 @@ struct LockBodyJSONTests {
             var body = Self.lock(name: name, address: address, location: location, deviceTime: deviceTime)
             // No warnings, or warnings whose text is as hostile as the name.
             body.warnings = address.map { [.init(warningCode: "LOW_BATTERY", message: name), .init(warningCode: "X", message: $0)] } ?? []
+            if address != nil {
+                // A model's capabilities, with nulls in its permanent option, escaped text and an array.
+                body.setCapabilities(.init(
+                    canRemotelyLock: true, canRemotelyUnlock: false, canProgramOnlineAccessCodes: true,
+                    canProgramOfflineAccessCodes: true, supportedCodeLengths: [4, 5, 6], maxActiveCodesSupported: 199,
+                    offlinePinLength: 11,
+                    offlineTimeFrameOptions: [
+                        .init(offlineAccessCodeType: "hourly_bound", displayName: name, minDuration: "PT1H", maxDuration: "PT672H",
+                              durationStep: "PT1H", maxCodesPerPeriod: 3, period: "hour", isOneTimeUse: false),
+                        .init(offlineAccessCodeType: "permanent", displayName: "Permanent", minDuration: nil, maxDuration: nil,
+                              durationStep: nil, maxCodesPerPeriod: 3, period: "day", isOneTimeUse: false),
+                    ], codeLengthMin: 4, codeLengthMax: 6, maxAccessCodes: 199))
+            }
             let text = body.jsonText
             let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
             let expected = try Self.generatedEncoding(body)
             #expect((parsed as? NSDictionary) == (expected as? NSDictionary), "\(text)")
             // Every field is present, unknown ones as null, as Seam expects.
-            #expect((parsed as? [String: Any])?.count == 22)
+            #expect((parsed as? [String: Any])?.count == 28)
         }
     }
 }
