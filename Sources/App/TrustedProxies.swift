@@ -64,10 +64,13 @@ public struct TrustedProxies: Sendable {
     /// address (`unknown`, an obfuscated `_name`) ends the walk at the last trusted one seen.
     public func clientAddress(peer: String?, headers: HTTPFields) -> String {
         guard let peer, let peerBytes = Self.bytes(of: peer), isTrusted(peerBytes) else { return peer ?? "unknown" }
-        let forwarded = headers[values: Self.forwardedName]
-        let hops = forwarded.isEmpty
-            ? headers[values: Self.forwardedForName].flatMap { $0.split(separator: ",").map(String.init) }
-            : forwarded.flatMap(Self.forValues)
+        // One header, never both: a proxy writes one and passes the other on from the client
+        // as it came. X-Forwarded-For first, since nearly every balancer writes it; a proxy that
+        // writes only `Forwarded` must drop a client's X-Forwarded-For (README, Operations).
+        let forwardedFor = headers[values: Self.forwardedForName]
+        let hops = !forwardedFor.isEmpty
+            ? forwardedFor.flatMap { $0.split(separator: ",").map(String.init) }
+            : headers[values: Self.forwardedName].flatMap(Self.forValues)
         var client = peer
         for hop in hops.reversed() {
             let address = Self.stripPort(hop.trimmingCharacters(in: .whitespaces))

@@ -46,7 +46,9 @@ import Testing
     func forwarded() {
         let chain = headers([("Forwarded", #"for="[2001:db8:cafe::17]:4711";proto=https, for=192.0.2.1:80"#)])
         #expect(proxies.clientAddress(peer: "2001:db8:aa::1", headers: chain) == "2001:db8:cafe::17")
-        let hidden = headers([("Forwarded", "for=_hidden"), ("X-Forwarded-For", "198.51.100.9")])
-        #expect(proxies.clientAddress(peer: "10.0.0.1", headers: hidden) == "10.0.0.1")
+        #expect(proxies.clientAddress(peer: "10.0.0.1", headers: headers([("Forwarded", "for=_hidden")])) == "10.0.0.1")
+        // Both headers: X-Forwarded-For, which the balancer wrote; the other is the client's.
+        let both = headers([("Forwarded", "for=203.0.113.1"), ("X-Forwarded-For", "198.51.100.9")])
+        #expect(proxies.clientAddress(peer: "10.0.0.1", headers: both) == "198.51.100.9")
     }
 }
