@@ -45,6 +45,7 @@ struct SimulateCommand: AsyncParsableCommand {
         let watchdogs = Self.exitSoonAfterStopSignals(logger: logger)
         defer { withExtendedLifetime(watchdogs) {} }
         try await simulator.run(controlHost: "127.0.0.1", controlPort: controlPort) { port in
+            Self.exitOnStopSignals()
             // Printed on stdout so scripts and tests can find the control API.
             FileHandle.standardOutput.write(Data("simulator: \(locks.count) locks; control API on http://127.0.0.1:\(port)\n".utf8))
         }
@@ -62,6 +63,18 @@ extension SimulateCommand {
     /// (ServiceLifecycle: control API closed, locks cancelled); if anything still holds the
     /// process after `stopBoundSeconds` (a request the networking stack does not give up, an
     /// exit handler that waits for one), it ends anyway: a simulated lock has nothing to save.
+    /// Ends the process on SIGTERM/SIGINT from whichever thread the kernel hands the signal to.
+    /// ServiceLifecycle sets both signals to SIG_IGN and reads them through a dispatch source,
+    /// which on Linux sees only signals that land on a thread blocking them; a thread of its own
+    /// (URLSession's, NIO's) that does not block them took the signal and ignored it, and the
+    /// simulator ran on. A handler instead of SIG_IGN means no signal is dropped that way.
+    /// Installed once the control API runs, that is after ServiceLifecycle's SIG_IGN.
+    static func exitOnStopSignals() {
+        for number in [SIGTERM, SIGINT] {
+            signal(number) { _ in _exit(0) }  // async-signal-safe; a simulated lock has nothing to save
+        }
+    }
+
     static func exitSoonAfterStopSignals(logger: Logger) -> [any DispatchSourceSignal] {
         [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)  // delivered to the dispatch source instead of killing at once
