@@ -59,15 +59,12 @@ extension SimulateCommand {
     /// Seconds between SIGTERM/SIGINT and the end of the process at the latest.
     static let stopBoundSeconds = 5.0
 
-    /// A bound on stopping, whatever the gateway does. The signal starts the graceful stop
-    /// (ServiceLifecycle: control API closed, locks cancelled); if anything still holds the
-    /// process after `stopBoundSeconds` (a request the networking stack does not give up, an
-    /// exit handler that waits for one), it ends anyway: a simulated lock has nothing to save.
     /// Ends the process on SIGTERM/SIGINT from whichever thread the kernel hands the signal to.
     /// ServiceLifecycle sets both signals to SIG_IGN and reads them through a dispatch source,
-    /// which on Linux sees only signals that land on a thread blocking them; a thread of its own
-    /// (URLSession's, NIO's) that does not block them took the signal and ignored it, and the
-    /// simulator ran on. A handler instead of SIG_IGN means no signal is dropped that way.
+    /// which on Linux sees only signals that stay pending on threads blocking them; a thread that
+    /// does not block them (URLSession's, NIO's) can take the signal and drop it, and the
+    /// simulator runs on (the likely cause of simulators that outlived `make run`). With a
+    /// handler instead of SIG_IGN no signal is dropped that way.
     /// Installed once the control API runs, that is after ServiceLifecycle's SIG_IGN.
     static func exitOnStopSignals() {
         for number in [SIGTERM, SIGINT] {
@@ -75,6 +72,10 @@ extension SimulateCommand {
         }
     }
 
+    /// A bound on stopping, whatever the gateway does. The signal starts the graceful stop
+    /// (ServiceLifecycle: control API closed, locks cancelled); if anything still holds the
+    /// process after `stopBoundSeconds` (a request the networking stack does not give up, an
+    /// exit handler that waits for one), it ends anyway: a simulated lock has nothing to save.
     static func exitSoonAfterStopSignals(logger: Logger) -> [any DispatchSourceSignal] {
         [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)  // delivered to the dispatch source instead of killing at once
