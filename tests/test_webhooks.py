@@ -414,3 +414,27 @@ def test_either_spelling_of_the_low_battery_event_receives_it(base_url, partner,
     finally:
         for receiver in receivers.values():
             receiver.stop()
+
+
+def test_a_receiver_that_hangs_does_not_hold_up_another_webhook(start_server, database_url, partner):
+    """Issue 16, item 6: each delivery holds only its own slot. The slow receiver answers long
+    after the attempt timeout; the fast one must get a later event while the slow attempt is
+    still hanging (before this, a round of claims waited for its slowest send)."""
+    slow, fast = Receiver(), Receiver()
+    try:
+        slow.slow_requests, slow.delay = 1000, 120
+        deliverer = start_server(database_url, env={**DELIVERY_ENV, "LOCKCLOUD_WEBHOOK_TIMEOUT_SECONDS": "30"})
+        hanging = partner.register(slow.url).json()["webhook_id"]
+        partner.register(fast.url)
+        partner.insert_events(1)
+        wait_until(lambda: len(slow.received()) == 1 and len(fast.received()) == 1, timeout=60)
+        partner.insert_events(1)
+        wait_until(lambda: len(fast.received()) == 2, timeout=60)
+        # Still the first attempt, in flight: the fast webhook did not wait for it.
+        assert partner.deliveries(hanging) == "sending|1,pending|0"
+        assert len(slow.received()) == 1
+        assert [e["data"]["n"] for e in fast.events()] == [1, 1]
+        assert deliverer.process.poll() is None
+    finally:
+        slow.stop()
+        fast.stop()

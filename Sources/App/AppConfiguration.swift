@@ -59,6 +59,8 @@ public struct AppConfiguration: Sendable {
     public var shutdownDrainSeconds: Int
     /// Threads of NIO's event loops (socket reads and writes). 0: half the cores, at least one.
     public var eventLoopThreads: Int
+    /// Load balancers whose `X-Forwarded-For` / `Forwarded` are believed (sign-in throttling).
+    public var trustedProxies: TrustedProxies
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -108,6 +110,8 @@ public struct AppConfiguration: Sendable {
         public static let webhookConcurrency = Setting(key: ["lockcloud", "webhook", "concurrency"], defaultValue: "16")
         public static let shutdownDrainSeconds = Setting(key: ["lockcloud", "shutdown", "drain", "seconds"], defaultValue: "0")
         public static let eventLoopThreads = Setting(key: ["lockcloud", "event", "loop", "threads"], defaultValue: "0")
+        /// Comma-separated CIDRs; empty: no proxy is trusted, the socket peer is the client.
+        public static let trustedProxies = Setting(key: ["lockcloud", "trusted", "proxies"], defaultValue: "")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -177,6 +181,11 @@ public struct AppConfiguration: Sendable {
         webhookConcurrency = try integer(Settings.webhookConcurrency, 1...256)
         shutdownDrainSeconds = try integer(Settings.shutdownDrainSeconds, 0...300)
         eventLoopThreads = try integer(Settings.eventLoopThreads, 0...256)
+        let proxies = text(Settings.trustedProxies)
+        guard let parsedProxies = TrustedProxies(parsing: proxies) else {
+            throw InvalidSetting(description: "\(Settings.trustedProxies.environmentVariable)=\(proxies) must be comma-separated CIDRs like 10.0.0.0/8, 2001:db8::/32")
+        }
+        trustedProxies = parsedProxies
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

@@ -1,8 +1,8 @@
 import Hummingbird
 import NIOCore
 
-/// The per-request context: Hummingbird's core storage plus the peer address, which sign-in
-/// throttling counts failures by.
+/// The per-request context: Hummingbird's core storage plus the socket peer's address, from
+/// which sign-in throttling finds the client's (TrustedProxies).
 struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
@@ -12,8 +12,6 @@ struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
         remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's IP address as text, for throttling; "unknown" when the socket has none.
-    var clientAddress: String {
-        remoteAddress?.ipAddress ?? "unknown"
-    }
+    /// The socket peer's IP address as text; nil when the socket has none.
+    var peerAddress: String? { remoteAddress?.ipAddress }
 }

@@ -125,7 +125,7 @@ struct OAuthAuthorizePages: Sendable {
             // No account has a longer email (254 is the limit), and the throttle stores what it
             // counts: cut it here so a huge form field never reaches the database whole.
             let email = String((form["email"] ?? "").prefix(254))
-            let address = context.clientAddress
+            let address = services.trustedProxies.clientAddress(peer: context.peerAddress, headers: request.headers)
             if try await services.throttle.isBlocked(email: email, address: address) {
                 return Self.seeOther(continuePath + "?notice=throttled")
             }

@@ -9,6 +9,7 @@ struct OAuthServices: Sendable {
     let sessions: SessionStore
     let tokens: TokenService
     let throttle: SignInThrottle
+    let trustedProxies: TrustedProxies
     /// Issuer URL, e.g. `http://127.0.0.1:8080` (with the base path).
     let issuer: String
     let basePath: String
@@ -24,6 +25,7 @@ struct OAuthServices: Sendable {
             settings: TokenSettings(
                 accessTokenLifetime: config.accessTokenSeconds, refreshTokenIdleLifetime: config.refreshTokenIdleSeconds))
         throttle = SignInThrottle(database: database)
+        trustedProxies = config.trustedProxies
         issuer = config.publicURL
         basePath = config.basePath
         maxBodyBytes = config.maxBodyBytes

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -84,17 +85,113 @@ struct GatewayClient: Sendable {
         guard let url = URL(string: path, relativeTo: baseURL) else { throw HTTPFailure(status: 0, body: "not a URL: \(path)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        request.timeoutInterval = 40
+        request.timeoutInterval = Self.idleTimeoutSeconds
         request.setValue("Bearer \(credential)", forHTTPHeaderField: "Authorization")
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
         }
-        let (data, response) = try await session.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (data, status) = try await perform(request)
         guard (200..<300).contains(status) else {
             throw HTTPFailure(status: status, body: String(decoding: data, as: UTF8.self))
         }
         return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+
+    /// URLRequest's timeout bounds only the wait between two bytes; a gateway that trickles
+    /// (or a connection that hangs half-open) is cut by this deadline on the whole request.
+    /// Long polls ask the gateway for at most `pollWaitSeconds` (20 s by default).
+    static let idleTimeoutSeconds: TimeInterval = 40
+    static let deadline: Duration = .seconds(45)
+
+    /// Sends `request` and ends at the deadline, or at once when the calling task is cancelled
+    /// (the simulator stopping), whatever the gateway does.
+    private func perform(_ request: URLRequest) async throws -> (Data, Int) {
+        try await withThrowingTaskGroup(of: (Data, Int)?.self) { group in
+            group.addTask { try await self.cancellableDataTask(request) }
+            group.addTask {
+                try await Task.sleep(for: Self.deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let answer = first else {
+                throw HTTPFailure(status: 0, body: "no answer within \(Self.deadline)")
+            }
+            return answer
+        }
+    }
+
+    /// A data task that gives up on cancellation without waiting for URLSession to report it:
+    /// the caller is resumed by the cancellation itself, and a late completion is ignored.
+    private func cancellableDataTask(_ request: URLRequest) async throws -> (Data, Int) {
+        let pending = PendingRequest()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let task = session.dataTask(with: request) { data, response, error in
+                    if let data, let response {
+                        pending.finish(.success((data, (response as? HTTPURLResponse)?.statusCode ?? 0)))
+                    } else {
+                        pending.finish(.failure(error ?? URLError(.badServerResponse)))
+                    }
+                }
+                pending.start(task, continuation)
+            }
+        } onCancel: {
+            pending.cancel()
+        }
+    }
+}
+
+/// One request's continuation, resumed exactly once: by its answer or by cancellation.
+/// `@unchecked`: the task and continuation are only touched under the lock.
+private final class PendingRequest: @unchecked Sendable {
+    typealias Answer = (Data, Int)
+    enum State {
+        case idle
+        case running(URLSessionDataTask, CheckedContinuation<Answer, any Error>)
+        case cancelled
+        case done
+    }
+
+    private let state = NIOLockedValueBox<State>(.idle)
+
+    func start(_ task: URLSessionDataTask, _ continuation: CheckedContinuation<Answer, any Error>) {
+        let cancelled = state.withLockedValue { state -> Bool in
+            if case .cancelled = state { return true }
+            state = .running(task, continuation)
+            return false
+        }
+        if cancelled {
+            continuation.resume(throwing: CancellationError())
+        } else {
+            task.resume()
+        }
+    }
+
+    func finish(_ result: Result<Answer, any Error>) {
+        let continuation = state.withLockedValue { state -> CheckedContinuation<Answer, any Error>? in
+            guard case .running(_, let continuation) = state else { return nil }
+            state = .done
+            return continuation
+        }
+        continuation?.resume(with: result)
+    }
+
+    func cancel() {
+        let running = state.withLockedValue { state -> (URLSessionDataTask, CheckedContinuation<Answer, any Error>)? in
+            switch state {
+            case .idle:
+                state = .cancelled
+                return nil
+            case .running(let task, let continuation):
+                state = .cancelled
+                return (task, continuation)
+            case .cancelled, .done:
+                return nil
+            }
+        }
+        guard let (task, continuation) = running else { return }
+        task.cancel()
+        continuation.resume(throwing: CancellationError())
     }
 }

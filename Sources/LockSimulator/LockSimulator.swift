@@ -200,7 +200,11 @@ public struct LockSimulator: Sendable {
                 for await lock in newLocks { group.addTask { await lock.run() } }
             }
         }
-        defer { locks.cancel() }
+        defer {
+            // Stopping: every lock's requests in flight are cancelled, not waited for.
+            locks.cancel()
+            session.invalidateAndCancel()
+        }
         try await app.runService()
     }
 

@@ -34,7 +34,8 @@ public struct DeliveryQueue: Sendable {
         public let dropped: Int
     }
 
-    /// Claims the due head of up to `limit` webhooks' queues: pending and due, or claimed
+    /// Claims the due head of up to `limit` webhooks' queues (webhooks another instance is
+    /// claiming right now are skipped, not waited for): pending and due, or claimed
     /// earlier by an instance whose lease ran out (it died or hung: the event is sent again
     /// rather than lost). A head that no live grant of the webhook's client covers any more
     /// (the owner revoked it after the event was queued) is dropped instead: marked failed,
@@ -42,18 +43,34 @@ public struct DeliveryQueue: Sendable {
     public func claim(limit: Int, leaseSeconds: Double) async throws -> Round {
         let rows = try await database.query(
             """
-            WITH heads AS (
+            -- Only webhooks with undelivered deliveries are visited, found by skipping through the
+            -- partial index webhook_deliveries_queue (webhook_id, event_seq) one webhook at a time:
+            -- the cost follows the backlog's webhooks, not every webhook there is.
+            WITH RECURSIVE queued(webhook_id) AS (
+                (SELECT webhook_id FROM webhook_deliveries
+                 WHERE status IN ('pending', 'sending') ORDER BY webhook_id LIMIT 1)
+                UNION ALL
+                SELECT (SELECT d.webhook_id FROM webhook_deliveries d
+                        WHERE d.status IN ('pending', 'sending') AND d.webhook_id > queued.webhook_id
+                        ORDER BY d.webhook_id LIMIT 1)
+                FROM queued WHERE queued.webhook_id IS NOT NULL
+            ),
+            heads AS (
                 SELECT h.delivery_id
-                FROM webhooks w
+                FROM queued q
                 CROSS JOIN LATERAL (
-                    SELECT d.delivery_id, d.status, d.next_attempt_at, d.lease_until
+                    SELECT d.delivery_id, d.webhook_id, d.status, d.next_attempt_at, d.lease_until
                     FROM webhook_deliveries d
-                    WHERE d.webhook_id = w.webhook_id AND d.status IN ('pending', 'sending')
+                    WHERE d.webhook_id = q.webhook_id AND d.status IN ('pending', 'sending')
                     ORDER BY d.event_seq LIMIT 1) h
-                WHERE w.deleted_at IS NULL
-                  AND ((h.status = 'pending' AND h.next_attempt_at <= now()) OR (h.status = 'sending' AND h.lease_until < now()))
+                -- The webhook's row is locked only for a due head, looked up by its key (a lateral
+                -- subquery, so the planner cannot turn it into a scan of every webhook).
+                CROSS JOIN LATERAL (
+                    SELECT w.webhook_id FROM webhooks w
+                    WHERE w.webhook_id = h.webhook_id AND w.deleted_at IS NULL
+                    FOR UPDATE SKIP LOCKED) w
+                WHERE (h.status = 'pending' AND h.next_attempt_at <= now()) OR (h.status = 'sending' AND h.lease_until < now())
                 LIMIT $1
-                FOR UPDATE OF w SKIP LOCKED
             )
             UPDATE webhook_deliveries d
             SET status = CASE WHEN covered.live THEN 'sending' ELSE 'failed' END,

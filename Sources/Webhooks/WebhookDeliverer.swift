@@ -65,36 +65,65 @@ public struct WebhookDeliverer: Sendable {
         self.logger = logger
     }
 
-    /// Runs until `keepGoing` says stop: claims what is due, sends it, and sleeps briefly when
-    /// nothing is.
+    /// Runs until `keepGoing` says stop. Up to `concurrency` deliveries are in flight at once,
+    /// each on its own, and a free slot is filled as soon as it frees: a receiver that takes
+    /// the whole timeout holds one slot (its webhook's, which has one delivery in flight at a
+    /// time anyway), never the others. Claims happen when a delivery finishes (its webhook's
+    /// next event may be waiting) and on a short poll for events written by any instance.
     public func run(while keepGoing: @Sendable () -> Bool) async {
+        enum Finished: Sendable { case delivery, poll }
         var lastBacklog = ContinuousClock.now - .seconds(10)
-        while keepGoing() {
-            var sent = 0
-            do {
-                sent = try await deliverDue()
-                if ContinuousClock.now - lastBacklog > .seconds(1) {
-                    backlog.record(try await queue.backlog())
-                    lastBacklog = .now
+        await withTaskGroup(of: Finished.self) { group in
+            var inFlight = 0
+            var pollPending = false
+            while keepGoing() {
+                if inFlight < settings.concurrency {
+                    do {
+                        for claim in try await claimDue(limit: settings.concurrency - inFlight) {
+                            inFlight += 1
+                            group.addTask {
+                                await self.deliver(claim)
+                                return .delivery
+                            }
+                        }
+                        if ContinuousClock.now - lastBacklog > .seconds(1) {
+                            backlog.record(try await queue.backlog())
+                            lastBacklog = .now
+                        }
+                    } catch {
+                        logger.warning("webhook delivery claim failed; retrying", metadata: ["error": "\(error)"])
+                    }
                 }
-            } catch {
-                logger.warning("webhook delivery round failed; retrying", metadata: ["error": "\(error)"])
+                if !pollPending {
+                    pollPending = true
+                    group.addTask {
+                        try? await Task.sleep(for: Self.pollInterval)
+                        return .poll
+                    }
+                }
+                // Wait for a slot to free or for the next poll, whichever comes first.
+                switch await group.next() {
+                case .delivery?: inFlight -= 1
+                case .poll?: pollPending = false
+                case nil: break
+                }
             }
-            if sent == 0 { try? await Task.sleep(for: .milliseconds(200)) }
+            // Stopping: no new claims; the attempts in flight finish (each bounded by the timeout).
         }
     }
 
-    /// One round: claims up to `concurrency` deliveries and sends them side by side.
-    public func deliverDue() async throws -> Int {
+    /// How often an idle instance looks for new deliveries. The claim's cost grows with the
+    /// number of webhooks that have undelivered events, not with the number of webhooks.
+    static let pollInterval = Duration.milliseconds(200)
+
+    /// Claims up to `limit` due deliveries (each the head of a different webhook's queue).
+    func claimDue(limit: Int) async throws -> [DeliveryQueue.Claim] {
         // The lease outlasts one attempt (bounded by the timeout) and the recording of its result.
-        let round = try await queue.claim(limit: settings.concurrency, leaseSeconds: settings.timeoutSeconds + 5)
+        let round = try await queue.claim(limit: limit, leaseSeconds: settings.timeoutSeconds + 5)
         if round.dropped > 0 {
             logger.info("webhook deliveries dropped: their grant was revoked", metadata: ["count": "\(round.dropped)"])
         }
-        await withTaskGroup(of: Void.self) { group in
-            for claim in round.claims { group.addTask { await self.deliver(claim) } }
-        }
-        return round.claims.count + round.dropped
+        return round.claims
     }
 
     func deliver(_ claim: DeliveryQueue.Claim) async {

@@ -5,6 +5,9 @@ import LockSimulator
 import Locks
 import Postgres
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,7 +42,10 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             Task { await adopt(into: simulator, databaseURL: url, logger: logger) }
         }
+        let watchdogs = Self.exitSoonAfterStopSignals(logger: logger)
+        defer { withExtendedLifetime(watchdogs) {} }
         try await simulator.run(controlHost: "127.0.0.1", controlPort: controlPort) { port in
+            Self.exitOnStopSignals()
             // Printed on stdout so scripts and tests can find the control API.
             FileHandle.standardOutput.write(Data("simulator: \(locks.count) locks; control API on http://127.0.0.1:\(port)\n".utf8))
         }
@@ -50,6 +56,41 @@ struct SimulateCommand: AsyncParsableCommand {
 }
 
 extension SimulateCommand {
+    /// Seconds between SIGTERM/SIGINT and the end of the process at the latest.
+    static let stopBoundSeconds = 5.0
+
+    /// Ends the process on SIGTERM/SIGINT from whichever thread the kernel hands the signal to.
+    /// ServiceLifecycle sets both signals to SIG_IGN and reads them through a dispatch source,
+    /// which on Linux sees only signals that stay pending on threads blocking them; a thread that
+    /// does not block them (URLSession's, NIO's) can take the signal and drop it, and the
+    /// simulator runs on (the likely cause of simulators that outlived `make run`). With a
+    /// handler instead of SIG_IGN no signal is dropped that way.
+    /// Installed once the control API runs, that is after ServiceLifecycle's SIG_IGN.
+    static func exitOnStopSignals() {
+        for number in [SIGTERM, SIGINT] {
+            signal(number) { _ in _exit(0) }  // async-signal-safe; a simulated lock has nothing to save
+        }
+    }
+
+    /// A bound on stopping, whatever the gateway does. The signal starts the graceful stop
+    /// (ServiceLifecycle: control API closed, locks cancelled); if anything still holds the
+    /// process after `stopBoundSeconds` (a request the networking stack does not give up, an
+    /// exit handler that waits for one), it ends anyway: a simulated lock has nothing to save.
+    static func exitSoonAfterStopSignals(logger: Logger) -> [any DispatchSourceSignal] {
+        [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)  // delivered to the dispatch source instead of killing at once
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                DispatchQueue.global().asyncAfter(deadline: .now() + stopBoundSeconds) {
+                    logger.warning("the simulator did not stop within \(stopBoundSeconds) s of the signal; exiting anyway")
+                    _exit(0)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
     /// Locks paired while the demo runs get a fresh credential and join the simulation.
     func adopt(into simulator: LockSimulator, databaseURL: String, logger: Logger) async {
         let pool = PostgresConnectionPool(
