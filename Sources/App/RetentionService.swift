@@ -31,24 +31,20 @@ struct RetentionService: Service {
     let intervalSeconds: Int
     let logger: Logger
 
-    /// A table, the condition that makes a row deletable (`$1`: the period in seconds), and
-    /// the period. Conditions are fixed text; only values are parameters. Deliveries go before
+    /// A table, the time column whose age makes a row deletable, what else must hold, and the
+    /// period. Conditions are fixed text; only values are parameters. Deliveries go before
     /// events, which are kept while a delivery refers to them.
-    var rules: [(table: String, condition: String, seconds: Int)] {
+    var rules: [(table: String, time: String, also: String, seconds: Int)] {
         [
-            ("oauth_access_tokens", "t.expires_at < now() - make_interval(secs => $1)", policy.credentialsSeconds),
-            ("oauth_authorization_codes", "t.expires_at < now() - make_interval(secs => $1)", policy.credentialsSeconds),
-            ("oauth_authorization_requests", "t.expires_at < now() - make_interval(secs => $1)", 0),
-            ("oauth_sessions", "t.expires_at < now() - make_interval(secs => $1)", 0),
-            ("sign_in_failures", "t.failed_at < now() - make_interval(secs => $1)", policy.credentialsSeconds),
-            ("idempotency_keys", "t.created_at < now() - make_interval(secs => $1)", policy.idempotencyKeySeconds),
-            ("webhook_deliveries",
-             "t.status IN ('delivered', 'failed') AND t.created_at < now() - make_interval(secs => $1)", policy.deliverySeconds),
-            ("device_commands",
-             "t.status IN ('done', 'failed', 'expired') AND t.created_at < now() - make_interval(secs => $1)",
-             policy.commandSeconds),
-            ("events",
-             "t.occurred_at < now() - make_interval(secs => $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = t.event_id)",
+            ("oauth_access_tokens", "expires_at", "", policy.credentialsSeconds),
+            ("oauth_authorization_codes", "expires_at", "", policy.credentialsSeconds),
+            ("oauth_authorization_requests", "expires_at", "", 0),
+            ("oauth_sessions", "expires_at", "", 0),
+            ("sign_in_failures", "failed_at", "", policy.credentialsSeconds),
+            ("idempotency_keys", "created_at", "", policy.idempotencyKeySeconds),
+            ("webhook_deliveries", "created_at", "AND t.status IN ('delivered', 'failed')", policy.deliverySeconds),
+            ("device_commands", "created_at", "AND t.status IN ('done', 'failed', 'expired')", policy.commandSeconds),
+            ("events", "occurred_at", "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = t.event_id)",
              policy.eventSeconds),
         ]
     }
@@ -69,11 +65,15 @@ struct RetentionService: Service {
         for rule in rules {
             var rows = 0, batches = 0, largest = 0
             while batches < policy.maxBatchesPerRun && !Task.isShuttingDownGracefully {
-                // ctid = ANY (ARRAY(...)) deletes exactly the locked rows, by a TID scan.
+                // Oldest first through the time column's index (a sequential scan would read the
+                // dead rows of earlier batches again each time); ctid = ANY (ARRAY(...)) then
+                // deletes exactly the locked rows, by a TID scan.
                 let deleted = try await database.query(
                     """
                     DELETE FROM \(rule.table) WHERE ctid = ANY (ARRAY(
-                        SELECT t.ctid FROM \(rule.table) t WHERE \(rule.condition) LIMIT $2 FOR UPDATE SKIP LOCKED))
+                        SELECT t.ctid FROM \(rule.table) t
+                        WHERE t.\(rule.time) < now() - make_interval(secs => $1) \(rule.also)
+                        ORDER BY t.\(rule.time) LIMIT $2 FOR UPDATE SKIP LOCKED))
                     """, [rule.seconds, policy.batchSize]
                 ).affectedRows
                 guard deleted > 0 else { break }
