@@ -1,6 +1,9 @@
 """Idempotency keys cannot stick (issue 16, item 4): a server killed between claiming a key and
 answering leaves a claim with a lease; the key stays `in use` until the lease runs out and is
 free to claim again afterwards."""
+import hashlib
+import json
+import os
 import subprocess
 import threading
 import uuid
@@ -15,14 +18,15 @@ LEASE_SECONDS = 15
 
 def hold_row_lock(database_url, lock_id):
     """A psql session holding the lock's row (access-code creation waits for it); returns the
-    process once the lock is held."""
+    process once PostgreSQL shows the lock held."""
     holder = subprocess.Popen(["psql", database_url, "-v", "ON_ERROR_STOP=1", "-tAq"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    holder.stdin.write(f"BEGIN;\nSELECT 1 FROM locks WHERE lock_id = '{lock_id}' FOR UPDATE;\n\\echo held\n")
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                              env={**os.environ, "PGAPPNAME": "lease-test-holder"})
+    holder.stdin.write(f"BEGIN;\nSELECT 1 FROM locks WHERE lock_id = '{lock_id}' FOR UPDATE;\n")
     holder.stdin.flush()
-    while (line := holder.stdout.readline()) and line.strip() != "held":
-        pass
-    assert line.strip() == "held", "psql could not lock the row"
+    wait_until(lambda: psql(database_url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                          "'lease-test-holder' AND state = 'idle in transaction' "
+                                          "AND query LIKE '%FOR UPDATE%'") == "1", timeout=30)
     return holder
 
 
@@ -77,11 +81,20 @@ def test_a_claim_left_in_the_table_blocks_only_until_its_lease_ends(base_url, lo
     api, lock, _ = paired_lock(base_url, lockcloud_bin, database_url, "Lease rows")
     owner = psql(database_url, f"SELECT owner_id FROM locks WHERE lock_id = '{lock['lock_id']}'")
     scope = f"owner:{owner} client:seam"
-    path = f"{base_url}/locks/{lock['lock_id']}/access_codes"
+    path = f"/locks/{lock['lock_id']}/access_codes"
+    body = json.dumps({"code": "616161"}).encode()
+    # The middleware's request hash: method, path, then the body's bytes.
+    request_hash = hashlib.sha256(f"POST {path}\n".encode() + body).hexdigest()
     for key, lease in (("crashed-live", "now() + interval '1 hour'"), ("crashed-expired", "now() - interval '1 second'")):
         psql(database_url, f"INSERT INTO idempotency_keys (scope, key, request_hash, claim_id, lease_expires_at) "
-                           f"VALUES ('{scope}', '{key}', '\\x00', gen_random_uuid(), {lease})")
-    live = requests.post(path, json={"code": "616161"}, headers={**api, "Idempotency-Key": "crashed-live"})
-    assert live.status_code == 409 and live.json()["error_code"] == "IDEMPOTENCY_KEY_IN_USE"
-    freed = requests.post(path, json={"code": "616161"}, headers={**api, "Idempotency-Key": "crashed-expired"})
+                           f"VALUES ('{scope}', '{key}', '\\x{request_hash}', gen_random_uuid(), {lease})")
+
+    def post(key):
+        return requests.post(base_url + path, data=body,
+                             headers={**api, "Content-Type": "application/json", "Idempotency-Key": key})
+    live = post("crashed-live")
+    assert live.status_code == 409 and live.json()["error_code"] == "IDEMPOTENCY_KEY_IN_USE", live.text
+    freed = post("crashed-expired")
     assert freed.status_code == 201, freed.text
+    again = post("crashed-expired")
+    assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
