@@ -31,21 +31,58 @@ struct RetentionService: Service {
     let intervalSeconds: Int
     let logger: Logger
 
-    /// A table, the time column whose age makes a row deletable, what else must hold, and the
-    /// period. Conditions are fixed text; only values are parameters. Deliveries go before
-    /// events, which are kept while a delivery refers to them.
-    var rules: [(table: String, time: String, also: String, seconds: Int)] {
+    /// Each table's batch statement (`$1`: the period in seconds, `$2`: the batch size) and its
+    /// period. Oldest first through the time column's index (a sequential scan would read the
+    /// dead rows of earlier batches again each time); `ctid = ANY (ARRAY(...))` then deletes
+    /// exactly the locked rows, by a TID scan. Deliveries go before events, which are kept
+    /// while a delivery refers to them.
+    var rules: [(table: String, statement: SQL, seconds: Int)] {
         [
-            ("oauth_access_tokens", "expires_at", "", policy.credentialsSeconds),
-            ("oauth_authorization_codes", "expires_at", "", policy.credentialsSeconds),
-            ("oauth_authorization_requests", "expires_at", "", 0),
-            ("oauth_sessions", "expires_at", "", 0),
-            ("sign_in_failures", "failed_at", "", policy.credentialsSeconds),
-            ("idempotency_keys", "created_at", "", policy.idempotencyKeySeconds),
-            ("webhook_deliveries", "created_at", "AND t.status IN ('delivered', 'failed')", policy.deliverySeconds),
-            ("device_commands", "created_at", "AND t.status IN ('done', 'failed', 'expired')", policy.commandSeconds),
-            ("events", "occurred_at", "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = t.event_id)",
-             policy.eventSeconds),
+            ("oauth_access_tokens", """
+                DELETE FROM oauth_access_tokens WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM oauth_access_tokens t WHERE t.expires_at < now() - make_interval(secs => $1)
+                    ORDER BY t.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.credentialsSeconds),
+            ("oauth_authorization_codes", """
+                DELETE FROM oauth_authorization_codes WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM oauth_authorization_codes t WHERE t.expires_at < now() - make_interval(secs => $1)
+                    ORDER BY t.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.credentialsSeconds),
+            ("oauth_authorization_requests", """
+                DELETE FROM oauth_authorization_requests WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM oauth_authorization_requests t WHERE t.expires_at < now() - make_interval(secs => $1)
+                    ORDER BY t.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, 0),
+            ("oauth_sessions", """
+                DELETE FROM oauth_sessions WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM oauth_sessions t WHERE t.expires_at < now() - make_interval(secs => $1)
+                    ORDER BY t.expires_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, 0),
+            ("sign_in_failures", """
+                DELETE FROM sign_in_failures WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM sign_in_failures t WHERE t.failed_at < now() - make_interval(secs => $1)
+                    ORDER BY t.failed_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.credentialsSeconds),
+            ("idempotency_keys", """
+                DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM idempotency_keys t WHERE t.created_at < now() - make_interval(secs => $1)
+                    ORDER BY t.created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.idempotencyKeySeconds),
+            ("webhook_deliveries", """
+                DELETE FROM webhook_deliveries WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM webhook_deliveries t WHERE t.created_at < now() - make_interval(secs => $1) AND t.status IN ('delivered', 'failed')
+                    ORDER BY t.created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.deliverySeconds),
+            ("device_commands", """
+                DELETE FROM device_commands WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM device_commands t WHERE t.created_at < now() - make_interval(secs => $1) AND t.status IN ('done', 'failed', 'expired')
+                    ORDER BY t.created_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.commandSeconds),
+            ("events", """
+                DELETE FROM events WHERE ctid = ANY (ARRAY(
+                    SELECT t.ctid FROM events t WHERE t.occurred_at < now() - make_interval(secs => $1) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = t.event_id)
+                    ORDER BY t.occurred_at LIMIT $2 FOR UPDATE SKIP LOCKED))
+                """, policy.eventSeconds),
         ]
     }
 
@@ -65,17 +102,7 @@ struct RetentionService: Service {
         for rule in rules {
             var rows = 0, batches = 0, largest = 0
             while batches < policy.maxBatchesPerRun && !Task.isShuttingDownGracefully {
-                // Oldest first through the time column's index (a sequential scan would read the
-                // dead rows of earlier batches again each time); ctid = ANY (ARRAY(...)) then
-                // deletes exactly the locked rows, by a TID scan.
-                let deleted = try await database.query(
-                    """
-                    DELETE FROM \(rule.table) WHERE ctid = ANY (ARRAY(
-                        SELECT t.ctid FROM \(rule.table) t
-                        WHERE t.\(rule.time) < now() - make_interval(secs => $1) \(rule.also)
-                        ORDER BY t.\(rule.time) LIMIT $2 FOR UPDATE SKIP LOCKED))
-                    """, [rule.seconds, policy.batchSize]
-                ).affectedRows
+                let deleted = try await database.query(rule.statement, [rule.seconds, policy.batchSize]).affectedRows
                 guard deleted > 0 else { break }
                 rows += deleted
                 batches += 1
