@@ -14,6 +14,8 @@ CREATE INDEX device_commands_action ON device_commands (action_id) WHERE action_
 -- whose one extra index is all a heartbeat rewrites; locks keeps online and last_heartbeat_at
 -- for reading, unindexed, so updating them is HOT. A row exists exactly while its lock is
 -- online: the heartbeat inserts it, the sweeper deletes it when it marks the lock offline.
+-- Measured on 100,000 locks (pg_stat_user_tables): 30 heartbeat updates of one lock were 0 HOT
+-- with locks_silent and 30 HOT without it.
 CREATE TABLE lock_presence (
     lock_id           uuid PRIMARY KEY REFERENCES locks,
     last_heartbeat_at timestamptz NOT NULL
