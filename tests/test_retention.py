@@ -9,7 +9,6 @@ import re
 import subprocess
 import threading
 
-import pytest
 import requests
 
 from conftest import psql
