@@ -61,6 +61,20 @@ public struct AppConfiguration: Sendable {
     public var eventLoopThreads: Int
     /// Load balancers whose `X-Forwarded-For` / `Forwarded` are believed (sign-in throttling).
     public var trustedProxies: TrustedProxies
+    /// Seconds an Idempotency-Key claim without a response holds its key (a server that died
+    /// mid-request cannot release it). Longer than the slowest request.
+    public var idempotencyLeaseSeconds: Int
+    /// The retention sweeper: whether this instance runs it (any number may), how often, how
+    /// much per statement and per run, and the periods (README, Operations).
+    public var retention: Bool
+    public var retentionIntervalSeconds: Int
+    public var retentionBatchSize: Int
+    public var retentionMaxBatches: Int
+    public var retentionCredentialsSeconds: Int
+    public var retentionIdempotencySeconds: Int
+    public var retentionDeliveriesSeconds: Int
+    public var retentionCommandsSeconds: Int
+    public var retentionEventsSeconds: Int
 
     /// One documented setting: its configuration key (the environment variable is the key in
     /// upper case with `_` for `.`), and its default.
@@ -112,6 +126,20 @@ public struct AppConfiguration: Sendable {
         public static let eventLoopThreads = Setting(key: ["lockcloud", "event", "loop", "threads"], defaultValue: "0")
         /// Comma-separated CIDRs; empty: no proxy is trusted, the socket peer is the client.
         public static let trustedProxies = Setting(key: ["lockcloud", "trusted", "proxies"], defaultValue: "")
+        public static let idempotencyLeaseSeconds = Setting(key: ["lockcloud", "idempotency", "lease", "seconds"], defaultValue: "60")
+        public static let retention = Setting(key: ["lockcloud", "retention"], defaultValue: "true")
+        public static let retentionIntervalSeconds = Setting(key: ["lockcloud", "retention", "interval", "seconds"], defaultValue: "300")
+        public static let retentionBatchSize = Setting(key: ["lockcloud", "retention", "batch", "size"], defaultValue: "1000")
+        public static let retentionMaxBatches = Setting(key: ["lockcloud", "retention", "max", "batches"], defaultValue: "100")
+        public static let retentionCredentialsSeconds = Setting(
+            key: ["lockcloud", "retention", "credentials", "seconds"], defaultValue: "86400")
+        public static let retentionIdempotencySeconds = Setting(
+            key: ["lockcloud", "retention", "idempotency", "seconds"], defaultValue: "86400")
+        public static let retentionDeliveriesSeconds = Setting(
+            key: ["lockcloud", "retention", "deliveries", "seconds"], defaultValue: "2592000")
+        public static let retentionCommandsSeconds = Setting(
+            key: ["lockcloud", "retention", "commands", "seconds"], defaultValue: "2592000")
+        public static let retentionEventsSeconds = Setting(key: ["lockcloud", "retention", "events", "seconds"], defaultValue: "7776000")
         /// No default on purpose: a key everyone knows protects nothing.
         public static let keyEncryptionKey = Setting(key: ["lockcloud", "key", "encryption", "key"], defaultValue: "")
     }
@@ -186,6 +214,18 @@ public struct AppConfiguration: Sendable {
             throw InvalidSetting(description: "\(Settings.trustedProxies.environmentVariable)=\(proxies) must be comma-separated CIDRs like 10.0.0.0/8, 2001:db8::/32")
         }
         trustedProxies = parsedProxies
+        idempotencyLeaseSeconds = try integer(Settings.idempotencyLeaseSeconds, 1...86_400)
+        retention = try flag(Settings.retention)
+        retentionIntervalSeconds = try integer(Settings.retentionIntervalSeconds, 1...86_400)
+        retentionBatchSize = try integer(Settings.retentionBatchSize, 1...100_000)
+        retentionMaxBatches = try integer(Settings.retentionMaxBatches, 1...1_000_000)
+        let year = 366 * 86_400
+        retentionCredentialsSeconds = try integer(Settings.retentionCredentialsSeconds, 0...(10 * year))
+        // Never shorter than the lease: a key still in flight must not be deleted under it.
+        retentionIdempotencySeconds = try integer(Settings.retentionIdempotencySeconds, idempotencyLeaseSeconds...(10 * year))
+        retentionDeliveriesSeconds = try integer(Settings.retentionDeliveriesSeconds, 0...(10 * year))
+        retentionCommandsSeconds = try integer(Settings.retentionCommandsSeconds, 0...(10 * year))
+        retentionEventsSeconds = try integer(Settings.retentionEventsSeconds, 0...(10 * year))
         keyEncryptionKey = reader.string(forKey: ConfigKey(Settings.keyEncryptionKey.key), isSecret: true) ?? ""
         let rawURL = text(Settings.publicURL)
         var url = rawURL.isEmpty ? "http://\(host):\(port)" : rawURL

@@ -49,7 +49,8 @@ public func buildApplication(
     let oauth = OAuthServices(database: pool, config: config)
     router.add(middleware: RequestBodyLimitMiddleware(maxBytes: config.maxBodyBytes))
     router.add(middleware: IdempotencyMiddleware(
-        database: pool, tokens: oauth.tokens, clients: oauth.clients, sealer: sealer, maxBodyBytes: config.maxBodyBytes))
+        database: pool, tokens: oauth.tokens, clients: oauth.clients, sealer: sealer, maxBodyBytes: config.maxBodyBytes,
+        leaseSeconds: config.idempotencyLeaseSeconds, retentionSeconds: config.retentionIdempotencySeconds))
     let actions = ActionStore(database: pool)
     let accessCodes = AccessCodeStore(database: pool)
     let gateway = DeviceGatewayStore(
@@ -79,6 +80,10 @@ public func buildApplication(
         actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
     var services: [any Service] = [DatabasePoolService(pool: pool), sweeper]
+    if config.retention {
+        services.append(RetentionService(
+            database: pool, policy: config.retentionPolicy, intervalSeconds: config.retentionIntervalSeconds, logger: logger))
+    }
     if config.webhookDelivery {
         services.append(try webhookDelivery(config, sealer: sealer, policy: webhookPolicy, logger: logger))
     }
@@ -114,4 +119,13 @@ func webhookDelivery(_ config: AppConfiguration, sealer: KeySealer, policy: Webh
     let deliverer = try WebhookDeliverer(
         queue: DeliveryQueue(database: pool), sealer: sealer, policy: policy, settings: settings, logger: logger)
     return WebhookDeliveryService(deliverer: deliverer, pool: pool)
+}
+
+extension AppConfiguration {
+    var retentionPolicy: RetentionPolicy {
+        RetentionPolicy(
+            credentialsSeconds: retentionCredentialsSeconds, idempotencyKeySeconds: retentionIdempotencySeconds,
+            deliverySeconds: retentionDeliveriesSeconds, commandSeconds: retentionCommandsSeconds,
+            eventSeconds: retentionEventsSeconds, batchSize: retentionBatchSize, maxBatchesPerRun: retentionMaxBatches)
+    }
 }

@@ -19,10 +19,14 @@ import Postgres
 /// POST of the resource API needs it) never claims or replays a key and meets the route's own
 /// 403. Only successful (2xx) responses are stored; any other answer frees the key, so the
 /// request can be retried with it.
+///
+/// A claim holds a lease (`leaseSeconds`): a server that dies between claim and response
+/// cannot release the key, so a claim without a response whose lease has run out is free to
+/// claim again. Each claim has its own id, and storing or releasing only touches that claim.
 struct IdempotencyMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let header = HTTPField.Name("Idempotency-Key")!
-    static let retentionSeconds = 24 * 3600
+    static let defaultRetentionSeconds = 24 * 3600
 
     let database: PostgresConnectionPool
     let tokens: TokenService
@@ -30,6 +34,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
     /// Stored responses hold PINs and webhook secrets: they are sealed like other secrets.
     let sealer: KeySealer
     let maxBodyBytes: Int
+    /// Seconds a claim without a response keeps its key; longer than the slowest request.
+    let leaseSeconds: Int
+    /// Seconds a key is kept (a finished one replays its response until then).
+    var retentionSeconds = Self.defaultRetentionSeconds
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post, let key = request.headers[Self.header] else { return try await next(request, context) }
@@ -47,25 +55,29 @@ struct IdempotencyMiddleware: RouterMiddleware {
         digest.update(data: Data(buffer: body))
         let requestHash = PostgresBytes(Array(digest.finalize()))
 
-        if let replay = try await claimOrReplay(scope: scope, key: key, requestHash: requestHash) { return replay }
+        let claim = UUID()
+        if let replay = try await claimOrReplay(scope: scope, key: key, requestHash: requestHash, claim: claim) { return replay }
         let response: Response
         do {
             response = try await next(request, context)
         } catch {
-            try? await release(scope: scope, key: key)
+            try? await release(scope: scope, key: key, claim: claim)
             throw error
         }
         guard (200..<300).contains(response.status.code) else {
-            try? await release(scope: scope, key: key)
+            try? await release(scope: scope, key: key, claim: claim)
             return response
         }
         let sink = CollectedBody()
         try await response.body.write(CollectingWriter(sink: sink))
         let bytes = sink.buffer
         try await database.query(
-            "UPDATE idempotency_keys SET status_code = $3, content_type = $4, response_body = $5 WHERE scope = $1 AND key = $2",
+            """
+            UPDATE idempotency_keys SET status_code = $3, content_type = $4, response_body = $5
+            WHERE scope = $1 AND key = $2 AND claim_id = $6
+            """,
             [scope, key, Int(response.status.code), response.headers[.contentType],
-             PostgresBytes(try sealer.seal(Array(buffer: bytes), boundTo: Self.sealContext(scope: scope, key: key)))])
+             PostgresBytes(try sealer.seal(Array(buffer: bytes), boundTo: Self.sealContext(scope: scope, key: key))), claim])
         var stored = response
         stored.body = .init(byteBuffer: bytes)
         return stored
@@ -90,15 +102,23 @@ struct IdempotencyMiddleware: RouterMiddleware {
     }
 
     /// Claims the key for this request (nil), or answers for an earlier request with the key.
-    private func claimOrReplay(scope: String, key: String, requestHash: PostgresBytes) async throws -> Response? {
-        let retention = Self.retentionSeconds
+    private func claimOrReplay(scope: String, key: String, requestHash: PostgresBytes, claim: UUID) async throws -> Response? {
+        let retention = retentionSeconds
+        let lease = leaseSeconds
         let existing = try await database.transaction { connection -> PostgresRow? in
             try connection.query(
                 "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at < now() - make_interval(secs => $3)",
                 [scope, key, retention])
+            // A new key, or one whose claim ended without a response (its server died): ours.
             let claimed = try connection.query(
-                "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                [scope, key, requestHash])
+                """
+                INSERT INTO idempotency_keys (scope, key, request_hash, claim_id, lease_expires_at)
+                VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+                ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, claim_id = excluded.claim_id,
+                    lease_expires_at = excluded.lease_expires_at, created_at = now()
+                WHERE idempotency_keys.status_code IS NULL AND idempotency_keys.lease_expires_at < now()
+                """,
+                [scope, key, requestHash, claim, lease])
             guard claimed.affectedRows == 0 else { return nil }
             return try connection.query(
                 "SELECT request_hash, status_code, content_type, response_body FROM idempotency_keys WHERE scope = $1 AND key = $2",
@@ -121,8 +141,10 @@ struct IdempotencyMiddleware: RouterMiddleware {
 
     static func sealContext(scope: String, key: String) -> String { "lockcloud-idempotent-response:\(scope) key:\(key)" }
 
-    private func release(scope: String, key: String) async throws {
-        try await database.query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND status_code IS NULL", [scope, key])
+    private func release(scope: String, key: String, claim: UUID) async throws {
+        try await database.query(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND claim_id = $3 AND status_code IS NULL",
+            [scope, key, claim])
     }
 }
 

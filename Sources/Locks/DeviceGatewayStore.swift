@@ -93,6 +93,13 @@ public struct DeviceGatewayStore: Sendable {
                 """,
                 [lockID, report.batteryLevel, report.lockState, report.doorState, report.signalQuality, report.deviceTime,
                  report.offlineKeyVersion])
+            // The sweeper's clock for this lock (migration 0020): locks' own columns are
+            // unindexed, so the update above is HOT; only this narrow row is re-indexed.
+            try connection.query(
+                """
+                INSERT INTO lock_presence (lock_id, last_heartbeat_at) VALUES ($1, now())
+                ON CONFLICT (lock_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at
+                """, [lockID])
             let device = lockID.uuidString.lowercased()
             if !wasOnline {
                 try EventLog.append("device.online", ownerID: ownerID, deviceID: lockID, data: ["device_id": device], on: connection)
@@ -362,15 +369,26 @@ public struct DeviceGatewayStore: Sendable {
     }
 
     /// Marks locks whose heartbeats stopped as offline and records `device.offline`, in one
-    /// statement (safe from any number of instances).
+    /// statement (safe from any number of instances). Rows are locked in the heartbeat's order
+    /// (the lock, then its presence) and a lock busy with a heartbeat is skipped: it is not
+    /// silent. The presence row goes only if it is still old when deleted.
     @discardableResult
     public func markSilentLocksOffline(afterSeconds: Int) async throws -> Int {
         try await database.query(
             """
-            WITH silent AS (
-                UPDATE locks SET online = false
-                WHERE online AND removed_at IS NULL AND last_heartbeat_at < now() - make_interval(secs => $1)
-                RETURNING lock_id, owner_id
+            WITH candidates AS (
+                SELECT l.lock_id FROM lock_presence p JOIN locks l USING (lock_id)
+                WHERE p.last_heartbeat_at < now() - make_interval(secs => $1)
+                FOR NO KEY UPDATE OF l SKIP LOCKED
+            ), gone AS (
+                DELETE FROM lock_presence p
+                WHERE p.lock_id = ANY (ARRAY(SELECT lock_id FROM candidates))
+                  AND p.last_heartbeat_at < now() - make_interval(secs => $1)
+                RETURNING p.lock_id
+            ), silent AS (
+                UPDATE locks l SET online = false
+                WHERE l.lock_id = ANY (ARRAY(SELECT lock_id FROM gone)) AND l.online AND l.removed_at IS NULL
+                RETURNING l.lock_id, l.owner_id
             )
             INSERT INTO events (event_type, owner_id, device_id, data)
             SELECT 'device.offline', owner_id, lock_id, jsonb_build_object('device_id', lock_id) FROM silent

@@ -50,9 +50,27 @@ struct AppConfigurationTests {
         #expect(both.poolSize == 12)
     }
 
+    @Test("the idempotency lease and the retention periods have their documented defaults")
+    func retentionDefaults() throws {
+        let config = try AppConfiguration(reader: Self.reader())
+        #expect(config.idempotencyLeaseSeconds == 60)
+        #expect(config.retention == true)
+        #expect(config.retentionIntervalSeconds == 300)
+        #expect(config.retentionBatchSize == 1000)
+        #expect(config.retentionMaxBatches == 100)
+        #expect(config.retentionCredentialsSeconds == 86_400)
+        #expect(config.retentionIdempotencySeconds == 86_400)
+        #expect(config.retentionDeliveriesSeconds == 30 * 86_400)
+        #expect(config.retentionCommandsSeconds == 30 * 86_400)
+        #expect(config.retentionEventsSeconds == 90 * 86_400)
+    }
+
     @Test("invalid values stop startup with the variable's name",
           arguments: [("LOCKCLOUD_PORT", "http"), ("LOCKCLOUD_PORT", "70000"), ("LOCKCLOUD_DB_POOL_SIZE", "0"),
-                      ("LOCKCLOUD_LOG_LEVEL", "loud"), ("LOCKCLOUD_MIGRATE_ON_START", "maybe"), ("LOCKCLOUD_BASE_PATH", "api")])
+                      ("LOCKCLOUD_LOG_LEVEL", "loud"), ("LOCKCLOUD_MIGRATE_ON_START", "maybe"), ("LOCKCLOUD_BASE_PATH", "api"),
+                      ("LOCKCLOUD_RETENTION_BATCH_SIZE", "0"), ("LOCKCLOUD_RETENTION", "sometimes"),
+                      // Keys may not be deleted while a claim on them could still be in flight.
+                      ("LOCKCLOUD_RETENTION_IDEMPOTENCY_SECONDS", "30")])
     func rejectsInvalid(variable: String, value: String) {
         let error = #expect(throws: AppConfiguration.InvalidSetting.self) {
             try AppConfiguration(reader: Self.reader(environment: [variable: value]))

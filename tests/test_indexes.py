@@ -1,0 +1,106 @@
+"""The queries that run on every list page and every lock report are served by indexes, and
+heartbeats are HOT updates of `locks` (issue 16, item 3). The plans are PostgreSQL's own
+(EXPLAIN) on a database with enough rows and fresh statistics to choose freely."""
+import re
+import subprocess
+
+import pytest
+import requests
+
+from conftest import psql
+from test_lock_actions import paired_lock, wait_until
+
+OWNER = "00000000-0000-4000-8000-000000000001"
+START = "(0::bigint, '00000000-0000-0000-0000-000000000000'::uuid)"
+
+POPULATE = f"""
+INSERT INTO owners (owner_id, email, password_hash)
+SELECT ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'bulk' || i || '@example.com', 'x'
+FROM generate_series(1, 10) i;
+-- 30,000 locks over ten owners, created a second apart.
+INSERT INTO locks (owner_id, model_id, name, timezone, device_credential_hash, offline_key_sealed, created_at)
+SELECT ('00000000-0000-4000-8000-' || lpad((1 + i % 10)::text, 12, '0'))::uuid, 'lc-200', 'Bulk ' || i, 'UTC',
+       sha256(('bulk-credential-' || i)::bytea), '\\x00'::bytea, now() - i * interval '1 second'
+FROM generate_series(1, 30000) i;
+-- 20,000 codes on one lock (refused ones: they hold no PIN), and a history of commands.
+INSERT INTO access_codes (lock_id, owner_id, code, state, created_at)
+SELECT l.lock_id, l.owner_id, lpad(i::text, 8, '0'), 'failed', now() - i * interval '1 second'
+FROM (SELECT lock_id, owner_id FROM locks WHERE name = 'Bulk 10') l, generate_series(1, 20000) i;
+INSERT INTO lock_actions (lock_id, owner_id, action, status)
+SELECT lock_id, owner_id, 'unlock', 'success' FROM locks;
+INSERT INTO device_commands (lock_id, command_type, action_id, status)
+SELECT lock_id, 'unlock', action_id, CASE WHEN random() < 0.3 THEN 'pending' ELSE 'done' END FROM lock_actions;
+INSERT INTO device_commands (lock_id, command_type, access_code_id, status)
+SELECT lock_id, 'program_code', access_code_id, CASE WHEN random() < 0.3 THEN 'pending' ELSE 'done' END
+FROM access_codes;
+ANALYZE;
+"""
+
+
+@pytest.fixture
+def bulk_database(lockcloud_bin, scratch_database):
+    migrated = subprocess.run(
+        [lockcloud_bin, "migrate", "--database-url", scratch_database, "--log-level", "warning"],
+        capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    psql(scratch_database, POPULATE)
+    return scratch_database
+
+
+def plan(url, sql):
+    return psql(url, "EXPLAIN " + sql)
+
+
+def assert_served_by(text, index, tables):
+    assert re.search(rf"Index (Only )?Scan using {index}\b", text), text
+    assert "Sort" not in text, text
+    for table in tables:
+        assert f"Seq Scan on {table}" not in text, text
+
+
+def test_list_pages_and_command_lookups_use_indexes(bulk_database):
+    url = bulk_database
+    lock_id = psql(url, "SELECT lock_id FROM locks WHERE name = 'Bulk 10'")
+    # GET /locks (LockStore.list): first and a later page.
+    later = "((extract(epoch FROM now() - interval '1 hour') * 1000000)::bigint, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)"
+    for after in (START, later):
+        assert_served_by(plan(url, f"""
+            SELECT l.* FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id
+            WHERE l.owner_id = '{OWNER}' AND (l.created_micros, l.lock_id) > {after}
+            ORDER BY l.created_micros, l.lock_id LIMIT 51"""), "locks_owner_page_micros", ["locks"])
+    # GET /locks/{id}/access_codes (AccessCodeStore.list).
+    owner = psql(url, f"SELECT owner_id FROM locks WHERE lock_id = '{lock_id}'")
+    assert_served_by(plan(url, f"""
+        SELECT * FROM visible_access_codes
+        WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_micros, access_code_id) > {START}
+        ORDER BY created_micros, access_code_id LIMIT 51"""), "access_codes_lock_page_micros", ["access_codes"])
+    # A code's commands (DeviceGatewayStore.settle, AccessCodeStore.removeExpired).
+    code_id = psql(url, "SELECT access_code_id FROM access_codes LIMIT 1")
+    assert_served_by(plan(url, f"""
+        SELECT 1 FROM device_commands d WHERE d.access_code_id = '{code_id}' AND d.command_type = 'remove_code'
+        AND d.status IN ('pending', 'delivered', 'done')"""), "device_commands_access_code", ["device_commands"])
+    # A timed-out action's commands (ActionStore.failTimedOut).
+    action_id = psql(url, "SELECT action_id FROM lock_actions LIMIT 1")
+    assert_served_by(plan(url, f"""
+        UPDATE device_commands SET status = 'expired', completed_at = now()
+        WHERE action_id IN (SELECT '{action_id}'::uuid) AND status IN ('pending', 'delivered')"""),
+        "device_commands_action", ["device_commands"])
+
+
+def table_updates(database_url):
+    upd, hot = psql(database_url, "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                                  "WHERE relname = 'locks'").split("|")
+    return int(upd), int(hot)
+
+
+def test_heartbeats_are_hot_updates_of_locks(base_url, lockcloud_bin, database_url):
+    _, _, device = paired_lock(base_url, lockcloud_bin, database_url, "Heartbeats")
+    beats = 40
+    upd0, hot0 = table_updates(database_url)
+    for i in range(beats):
+        body = {"battery_level": 90 - i % 3, "lock_state": "locked", "signal_quality": 70}
+        assert requests.post(f"{base_url}/device/v1/heartbeat", json=body, headers=device).status_code == 200
+    # The server's statistics reach the shared counters a little later.
+    wait_until(lambda: table_updates(database_url)[0] - upd0 >= beats, timeout=60, interval=0.5)
+    upd, hot = table_updates(database_url)
+    assert hot - hot0 >= 0.9 * (upd - upd0), (upd - upd0, hot - hot0)
