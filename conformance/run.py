@@ -920,6 +920,9 @@ class Kit:
         if not self.code_on_online_lock:
             raise Skip("no code was created")
         code_id = self.code_on_online_lock["access_code_id"]
+        # The create reaches the lock first, so the change is a second one the lock applies (and
+        # gets its own access_code.updated); a change made before that merges into the create.
+        wait_for(lambda: self.code_status(code_id) in ("active", "failed"), self.args.wait)
         new_pin = self.pin(self.online_lock, used={self.code_on_online_lock["code"]})
         response = self.api("PATCH", f"/access_codes/{code_id}", json={"name": "Seam conformance kit (renamed)", "code": new_pin})
         expect(response.status_code == 200, f"answered {response.status_code}")

@@ -110,11 +110,12 @@ def test_low_battery_then_new_batteries(fleet, database_url):
     assert "LOW_BATTERY" not in warning_codes(fleet, lock_id)
     control(fleet, lock_id, "battery", {"level": 12})
     wait_until(lambda: "LOW_BATTERY" in warning_codes(fleet, lock_id), timeout=30)
-    assert event_data(database_url, lock_id, "device.low_battery")[-1]["battery_level"] == 12
+    # The simulator drains a hundredth of a point per heartbeat: 12 is reported as 12 or 11.
+    assert event_data(database_url, lock_id, "device.low_battery")[-1]["battery_level"] in (11, 12)
     assert event_data(database_url, lock_id, "battery.replaced") == []
     control(fleet, lock_id, "battery", {"level": 100})
     replaced = wait_until(lambda: event_data(database_url, lock_id, "battery.replaced"), timeout=30)
-    assert replaced[0]["previous_battery_level"] == 12 and replaced[0]["battery_level"] >= 99
+    assert replaced[0]["previous_battery_level"] in (11, 12) and replaced[0]["battery_level"] >= 99
     assert "LOW_BATTERY" not in warning_codes(fleet, lock_id)
     # The simulator's slow drain never reads as a battery change: three more heartbeats.
     heartbeat = lambda: psql(database_url, f"SELECT last_heartbeat_at FROM locks WHERE lock_id = '{lock_id}'")

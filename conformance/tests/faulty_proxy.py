@@ -239,7 +239,9 @@ class FaultyProxy:
             data["status"] = "pending"
         if f == "code_not_listed" and method == "GET" and route.endswith("/access_codes"):
             data["access_codes"] = []
-        if f == "delete_never_finishes" and method == "GET" and route.startswith("/access_codes/") and status == 404:
+        # A deleted code reads as 404 or as `removed`; this server keeps it `removing` forever.
+        if f == "delete_never_finishes" and method == "GET" and route.startswith("/access_codes/") and (
+                status == 404 or (isinstance(data, dict) and data.get("status") == "removed")):
             return 200, {"access_code_id": parts[1], "status": "removing"}
         fake_for = {"accept_invalid_pin": "INVALID_CODE", "no_pin_conflict": "PIN_CONFLICT", "no_limit": "ACCESS_CODE_LIMIT_REACHED"}
         if f in fake_for and data.get("error_code") == fake_for[f] and method == "POST":
