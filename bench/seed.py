@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pytests"))
 from oauth_helpers import create_client, create_owner, tokens_for_client  # noqa: E402
 
 REDIRECT = "http://localhost:3020/oauth/callback"

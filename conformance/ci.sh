@@ -2,7 +2,7 @@
 # `make test`'s conformance stage: the kit against LockCloud with `make run`'s demo data, then
 # the kit's own tests (each required check seen failing against a faulty server; the HTML
 # report screenshotted in headless Chromium).
-# Needs LOCKCLOUD_BIN (the lockcloud binary) and the repo's .venv (tests/requirements.txt has
+# Needs LOCKCLOUD_BIN (the lockcloud binary) and the repo's .venv (pytests/requirements.txt has
 # everything the kit needs). Writes into LOCKCLOUD_TEST_WORKDIR (or a temporary folder).
 # Its own LockCloud: the shared test server delivers no webhooks and runs no simulator.
 set -uo pipefail

@@ -22,7 +22,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "pytests"))
 from conftest import free_port  # noqa: E402
 from oauth_helpers import create_client, create_owner, tokens_for_client  # noqa: E402
 from webhook_receiver import Receiver  # noqa: E402

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what LockCloud needs and is missing: Debian packages (PostgreSQL server and client,
 # libpq and OpenSSL headers, pkg-config, curl; for tests also chromium and chromium-driver) and a
-# Python virtualenv in .venv with the test tools (tests/requirements.txt). Safe to run again: it only installs what is missing.
+# Python virtualenv in .venv with the test tools (pytests/requirements.txt). Safe to run again: it only installs what is missing.
 #   scripts/install-deps.sh          packages for `make run`
 #   scripts/install-deps.sh --test   also the Python test tools
 #   scripts/install-deps.sh --bench  also wrk and the Python tools (the seeding uses them)
@@ -44,7 +44,7 @@ fi
 command -v swift >/dev/null 2>&1 || { echo "install-deps: the Swift toolchain is not on PATH" >&2; exit 1; }
 
 if [ "$want_test" = 1 ]; then
-  requirements=tests/requirements.txt
+  requirements=pytests/requirements.txt
   stamp=.venv/.requirements.sha256
   current=$(sha256sum "$requirements" | cut -d' ' -f1)
   if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$current" ]; then

@@ -95,7 +95,7 @@ if ! curl -fsS "$LOCKCLOUD_URL/health" >/dev/null 2>&1; then
 fi
 
 echo; echo "== 2/5 pytest: HTTP tests"
-.venv/bin/pytest -q -p no:cacheprovider tests 2>&1 | tee "$work/pytest.log"
+.venv/bin/pytest -q -p no:cacheprovider pytests 2>&1 | tee "$work/pytest.log"
 py_rc=${PIPESTATUS[0]}
 py_passed=$(grep -Eo '[0-9]+ passed' "$work/pytest.log" | tail -n 1 | grep -Eo '[0-9]+')
 py_failed=$(grep -Eo '[0-9]+ (failed|error)' "$work/pytest.log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
@@ -107,11 +107,11 @@ check_server pytest
 echo; echo "== 3/5 schemathesis: openapi/openapi.yaml against the server"
 # A real access token (demo owner alice, through the HTML flow), so protected operations are
 # exercised beyond their 401s.
-token=$(cd tests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oauth_helpers.tokens_for(os.environ["LOCKCLOUD_URL"])["access_token"])')
+token=$(cd pytests && ../.venv/bin/python -c 'import os, oauth_helpers; print(oauth_helpers.tokens_for(os.environ["LOCKCLOUD_URL"])["access_token"])')
 # The older guide's POST /locks/{lock_id}/unlock answers a documented 500 (error_id
 # DEVICE_OFFLINE, the lock's reason, DEVICE_TIMEOUT) when the lock cannot unlock, and a stateful
 # run pairs a lock that never comes online: that operation gets every check but
-# not_a_server_error in a run of its own (tests/bytefuzz.py still tells its 500 from a crash's).
+# not_a_server_error in a run of its own (pytests/bytefuzz.py still tells its 500 from a crash's).
 .venv/bin/schemathesis run openapi/openapi.yaml --url "$LOCKCLOUD_URL" -H "Authorization: Bearer $token" \
   --exclude-operation-id unlockLockAndWait \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method \

@@ -369,7 +369,7 @@ def test_a_webhook_created_with_an_idempotency_key_is_created_once(base_url, par
 
 
 def test_a_keypad_lockout_and_a_wrong_clock_reach_the_owners_webhook(base_url, partner, receiver, deliverer):
-    # The lock reports what the simulator reports (tests/test_offline_codes_at_the_lock.py
+    # The lock reports what the simulator reports (pytests/test_offline_codes_at_the_lock.py
     # checks that the simulator sends it); the owner's webhook gets both events.
     partner.register(receiver.url, events=["lock.keypad_locked_out", "device.time_wrong"])
     lock = partner.pair_lock()

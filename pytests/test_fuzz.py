@@ -1,4 +1,4 @@
-"""The byte-level fuzz suite (tests/bytefuzz.py): every operation of openapi/openapi.yaml, with
+"""The byte-level fuzz suite (pytests/bytefuzz.py): every operation of openapi/openapi.yaml, with
 hostile bytes in the path, query, form, JSON body and headers, against a server of its own on a
 database of its own, authenticated as a real owner, device and client. It passes when no
 request got a 5xx, the server never died, and it is still alive at the end.

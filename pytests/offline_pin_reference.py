@@ -1,7 +1,7 @@
 """An independent implementation of docs/offline-pin-scheme.md (LCPIN2), written from the
 document alone: PIN generation, the key chain and the lock's decision of section 5.3. It
 produces docs/offline-pin-test-vectors.json and checks it in `make test`:
-python3 tests/offline_pin_reference.py --write regenerates the file."""
+python3 pytests/offline_pin_reference.py --write regenerates the file."""
 import hashlib
 import hmac
 import json

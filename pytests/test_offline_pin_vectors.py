@@ -1,5 +1,5 @@
 """The published offline PIN test vectors agree with an independent implementation of the
-document (tests/offline_pin_reference.py), so anyone can reproduce them from the text alone."""
+document (pytests/offline_pin_reference.py), so anyone can reproduce them from the text alone."""
 import json
 
 from offline_pin_reference import VECTORS, pin, vectors
