@@ -69,6 +69,10 @@ public func buildApplication(
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])
 
     registerOAuthRoutes(on: router, routes: routes, services: oauth, basePath: config.basePath)
+    AccountPages(
+        services: oauth, locks: lockStore, actions: actions, accessCodes: accessCodes, offlineCodes: offlineCodes,
+        apps: ConnectedAppStore(database: pool), activity: OwnerActivity(database: pool)
+    ).register(on: router, routes: routes)
     DeviceGatewayRoutes(gateway: gateway, offlineCodes: offlineCodes, maxBodyBytes: config.maxBodyBytes)
         .register(on: router, routes: routes, basePath: config.basePath)
     let webhookPolicy = WebhookURLPolicy(allowHTTP: config.webhookAllowHTTP, allowPrivateNetworks: config.webhookAllowPrivateNetworks)

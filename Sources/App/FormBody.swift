@@ -13,6 +13,9 @@ struct FormParameters: Sendable {
 
     subscript(_ name: String) -> String? { values[name] }
 
+    /// No parameters.
+    init() {}
+
     /// Throws for malformed percent-encoding or text that is not UTF-8; never traps.
     init(urlEncoded text: String) throws(URLFormEncoding.Malformed) {
         for (name, value) in try URLFormEncoding.decode(text) {

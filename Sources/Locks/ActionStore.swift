@@ -47,8 +47,9 @@ public struct ActionStore: Sendable {
     }
 
     /// Queues `action` for the owner's lock on behalf of OAuth client `clientID` (whose
-    /// identifiers its completion event will carry). A repeated `customID` returns the first action.
-    public func request(ownerID: UUID, lockID: UUID, action: String, customID: String?, clientID: String) async throws -> LockAction {
+    /// identifiers its completion event will carry), or of the owner on the account pages (nil:
+    /// every client sees that action's identifiers as null). A repeated `customID` returns the first action.
+    public func request(ownerID: UUID, lockID: UUID, action: String, customID: String?, clientID: String?) async throws -> LockAction {
         if let customID, !StoredText.fits(customID, 1...200) { throw ActionError.invalidCustomID }
         let result = try await database.transaction { connection -> Result<LockAction, ActionError> in
             guard let lock = try connection.query(
