@@ -39,6 +39,8 @@ cat <<INFO
 run: LockCloud on $base (Ctrl-C stops it; the database keeps running)
 run: demo owners alice@example.com and bob@example.com, password lockcloud-demo
 run: lock simulator for the demo locks, control API on http://127.0.0.1:${SIMULATOR_PORT:-8090}/locks
+run: owner pages (locks, codes, offline PINs, activity, connected apps): $base/account
+     (sign in as alice@example.com / lockcloud-demo)
 run: demo client seam / seamsecret; sign in as alice at
      $base/oauth/authorize?response_type=code&client_id=seam&redirect_uri=http%3A%2F%2Flocalhost%3A3020%2Foauth%2Fcallback&scope=locks.read%20locks.write&state=demo
 INFO

@@ -30,7 +30,7 @@ enum AccountLayout {
             <style>
             body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0;color:#1d1d1f}
             nav{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;background:#1f3a5f;padding:.7rem 1rem}
-            nav a,nav .link{color:#fff;text-decoration:none;font-size:1rem} nav form{margin:0} nav .who{color:#c8d3e0;margin-left:auto;font-size:.9rem}
+            nav a,nav .link{color:#fff;text-decoration:none;font-size:1rem} nav form{margin:0} nav button{margin:0} nav .who{color:#c8d3e0;margin-left:auto;font-size:.9rem}
             .link{background:none;border:none;padding:0;cursor:pointer;text-decoration:underline}
             main{max-width:60rem;margin:1rem auto;background:#fff;padding:1rem 1.2rem;border-radius:8px;box-shadow:0 1px 4px #0002}
             main.narrow{max-width:26rem;margin-top:3rem}
@@ -48,6 +48,7 @@ enum AccountLayout {
             .status-success,.status-active{color:#1b7f3b} .status-failed{color:#b00020} .status-pending{color:#9a6700}
             fieldset{border:1px solid #e3e5e8;border-radius:6px;margin:1rem 0;padding:.6rem 1rem}
             .muted{color:#666;font-size:.9rem}
+            .filters{display:flex;flex-wrap:wrap;gap:.2rem 1rem;align-items:flex-end;margin-bottom:1rem} .filters label{margin-top:0}
             </style></head>
             <body>\(nav)<main\(HTML.when(narrow, " class=\"narrow\""))>
             \(body)
@@ -66,9 +67,17 @@ enum AccountLayout {
             """)
     }
 
-    /// `2026-12-02 05:01:02 UTC`; a dash for none.
-    static func time(_ date: Date?) -> String {
+    /// `2026-12-02 05:01:02 UTC`, or in a lock's time zone `2026-12-02 06:01 CET` (what its
+    /// forms are typed in); a dash for none.
+    static func time(_ date: Date?, in timezone: String? = nil) -> String {
         guard let date else { return "—" }
-        return date.formatted(.iso8601).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+        guard let timezone, let zone = TimeZone(identifier: timezone) else {
+            return date.formatted(.iso8601).replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        formatter.dateFormat = "yyyy-MM-dd HH:mm zzz"
+        return formatter.string(from: date)
     }
 }

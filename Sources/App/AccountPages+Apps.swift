@@ -76,9 +76,9 @@ extension AccountPages {
         }
         return AccountLayout.page(.ok, title: "Activity", account: account, basePath: basePath, body: """
             <h1>Activity</h1>
-            <form method="get" action="\(path("/activity"))">
-            <label for="lock">Lock</label><select id="lock" name="lock"><option value="">All locks</option>\(lockOptions)</select>
-            <label for="type">Event</label><select id="type" name="type"><option value="">All events</option>\(typeOptions)</select>
+            <form method="get" action="\(path("/activity"))" class="filters">
+            <div><label for="lock">Lock</label><select id="lock" name="lock"><option value="">All locks</option>\(lockOptions)</select></div>
+            <div><label for="type">Event</label><select id="type" name="type"><option value="">All events</option>\(typeOptions)</select></div>
             <button type="submit" id="filter">Show</button></form>
             \(page.entries.isEmpty ? "<p>No events.</p>" : HTML.empty)
             <div class="scroll"><table><thead><tr><th>When</th><th>Lock</th><th>Event</th><th>Details</th></tr></thead>

@@ -24,8 +24,8 @@ extension AccountPages {
             return """
                 <tr id="code-\(code.id)"><td>\(code.name ?? "—")</td><td class="pin-cell">\(code.code)</td>
                 <td>\(code.offlineKind.map { "offline, \($0.rawValue)" } ?? "online")</td>
-                <td class="status-\(code.status)">\(code.status)</td><td>\(AccountLayout.time(code.startsAt))</td>
-                <td>\(AccountLayout.time(code.endsAt))</td><td>\(remove)</td></tr>
+                <td class="status-\(code.status)">\(code.status)</td><td>\(AccountLayout.time(code.startsAt, in: lock.timezone))</td>
+                <td>\(AccountLayout.time(code.endsAt, in: lock.timezone))</td><td>\(remove)</td></tr>
                 """
         }
         let zone = lock.timezone

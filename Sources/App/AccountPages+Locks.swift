@@ -42,7 +42,7 @@ extension AccountPages {
         let seen = try await locks.lastSeen(ownerID: account.owner.id, lockIDs: page.locks.map(\.id))
         let rows: [HTML] = page.locks.map { lock in
             """
-            <tr id="lock-\(lock.id)"><td><a href="\(path("/locks/"))\(lock.id)">\(lock.name)</a></td><td>\(lock.model)</td>
+            <tr id="row-\(lock.id)"><td><a href="\(path("/locks/"))\(lock.id)">\(lock.name)</a></td><td>\(lock.model)</td>
             <td>\(lock.online ? "online" : "offline")</td><td>\(lock.batteryLevel.map { "\($0) %" } ?? "—")</td>
             <td class="lock-state">\(lock.lockState)</td><td>\(lock.doorState)</td><td>\(AccountLayout.time(seen[lock.id]))</td>
             <td>\(actionButtons(account, lock))</td></tr>
@@ -101,7 +101,7 @@ extension AccountPages {
                 <div class="notice" id="issued"><p>\(code.isOffline ? "Offline PIN" : "Access code") for <strong>\(code.name ?? "unnamed")</strong>\
                 \(code.offlineKind.map { " (\($0.rawValue))" } ?? ""):</p>
                 <p class="pin" id="issued-pin">\(code.code)</p>
-                <p>Valid \(AccountLayout.time(code.startsAt)) to \(AccountLayout.time(code.endsAt)).</p>
+                <p>Valid \(AccountLayout.time(code.startsAt, in: lock.timezone)) to \(AccountLayout.time(code.endsAt, in: lock.timezone)).</p>
                 \(code.warnings.map { "<p class=\"muted\">\($0.message)</p>" as HTML })</div>
                 """
         }
