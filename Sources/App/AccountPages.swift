@@ -134,7 +134,10 @@ struct AccountPages: Sendable {
         case "signed_out": "You are signed out."
         default: nil
         }
-        let binding = SecretToken.generate(prefix: "")
+        // Kept while it lives, so two sign-in tabs do not invalidate each other's form.
+        let kept = request.cookies[signInCookie]?.value
+        let binding = kept.flatMap { $0.count == 43 && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") } ? $0 : nil }
+            ?? SecretToken.generate(prefix: "")
         var response = AccountLayout.page(.ok, title: "Sign in", account: nil, basePath: basePath, narrow: true, body: """
             <h1>Your LockCloud account</h1>
             \(HTML.when(message != nil, "<p class=\"notice\" role=\"status\">\(message ?? "")</p>"))
