@@ -310,6 +310,9 @@ class Fixture:
     # operation key -> [(label, fields)]: other valid JSON bodies whose fields are fuzzed too (the
     # device's event types, offline access codes), so their own code paths are reached.
     body_variants: dict = field(default_factory=dict)
+    # Cookie header by operation key, or by the first path segment ("/account"): the owner
+    # pages' session, so their fuzzing gets past the sign-in check.
+    cookies: dict = field(default_factory=dict)
 
 
 def _q(value):
@@ -358,6 +361,9 @@ class CaseBuilder:
         return op.body_types[0] if op.body_types else None
 
     def cookie(self, op):
+        chosen = self.fx.cookies.get(op.key) or self.fx.cookies.get("/" + op.path.split("/")[1])
+        if chosen:
+            return chosen.encode()
         if op.path.startswith("/oauth/authorize"):
             return b"lc_authz=" + self.fx.authz_cookie.encode()
         return None

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from bytefuzz import DOCUMENTED_5XX, ROOT, Case, CaseBuilder, Fixture, Report, Runner, load_spec, spec_operations
+from account_helpers import Account, csrf_in
 from oauth_helpers import Browser, create_client, create_owner, csrf_of, tokens_for_client
 
 REDIRECT = "http://127.0.0.1:9/fuzz/callback"
@@ -101,6 +102,22 @@ class FuzzWorld:
             return datetime.datetime.fromtimestamp((hour_now + offset) * 3600, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         offline_grant = {"offline_access_code_type": "hourly_bound", "key_version": 1, "slot_period": hour_now + 2, "slot": 0}
+        # The owner pages: two signed-in sessions (sign-out ends one of its own), a code of their
+        # own to remove, and the sign-in form's binding cookie.
+        owner_page, leaving = Account(url, email, password), Account(url, email, password)
+        page_code = ok(requests.post(f"{url}/locks/{silent['lock_id']}/access_codes", json={"code": "951753"}, headers=api), 201)
+        sign_in_form = requests.get(f"{url}/account/sign-in")
+        account_forms = {
+            "POST /account/locks/{lock_id}/rename": {"name": "Fuzzed"},
+            "POST /account/locks/{lock_id}/actions": {"action": "lock"},
+            "POST /account/locks/{lock_id}/codes": {"code": "735915", "name": "Fuzzed"},
+            "POST /account/locks/{lock_id}/offline-codes": {"type": "hourly_bound", "starts_at": hour(2)[:16], "ends_at": hour(5)[:16]},
+            "POST /account/locks/{lock_id}/codes/{access_code_id}/remove": {},
+            "POST /account/apps/{client_id}/revoke": {},
+            # A wrong current password: the fuzz must not change it (nor end the sessions).
+            "POST /account/password": {"current_password": "not-the-password", "new_password": "fuzzed-password",
+                                       "repeat_password": "fuzzed-password"},
+        }
         browser = Browser(url)
         page = browser.authorize(client_id=client_id, redirect_uri=REDIRECT, challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGHSstw-cM")
         assert page.status_code == 200, page.text
@@ -123,6 +140,9 @@ class FuzzWorld:
                 ("DELETE /access_codes/{access_code_id}", "access_code_id"): codes[1]["access_code_id"],
                 ("*", "webhook_id"): hooks[0]["webhook_id"],
                 ("DELETE /webhooks/{webhook_id}", "webhook_id"): hooks[1]["webhook_id"],
+                ("POST /account/locks/{lock_id}/codes/{access_code_id}/remove", "access_code_id"): page_code["access_code_id"],
+                # Never the fuzz client: revoking its grant would turn the rest of the run into 401s.
+                ("*", "client_id"): "not-connected",
             },
             query_values={
                 ("*", "lock_id"): silent["lock_id"],
@@ -142,6 +162,14 @@ class FuzzWorld:
                 "POST /oauth/token": {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
                 # Never the real token: revoking it would turn the rest of the run into 401s.
                 "POST /oauth/revoke": {"token": "lct_fuzz_not_a_real_token"},
+                **{key: {"csrf_token": owner_page.csrf, **fields} for key, fields in account_forms.items()},
+                "POST /account/sign-out": {"csrf_token": leaving.csrf},
+                "POST /account/sign-in": {"csrf_token": csrf_in(sign_in_form.text), "email": email, "password": "not-the-password"},
+            },
+            cookies={
+                "/account": "lc_session=" + owner_page.session.cookies["lc_session"],
+                "POST /account/sign-out": "lc_session=" + leaving.session.cookies["lc_session"],
+                "POST /account/sign-in": "lc_account_signin=" + sign_in_form.cookies["lc_account_signin"],
             },
             body_variants={
                 "POST /device/v1/events": [

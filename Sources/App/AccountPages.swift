@@ -35,34 +35,33 @@ struct AccountPages: Sendable {
     /// site must not sign the victim in to the attacker's account).
     var signInCookie: String { (services.secureCookies ? "__Host-" : "") + "lc_account_signin" }
 
+    /// Paths are written out in full (the fuzz suite reads them from here to check that
+    /// openapi/openapi.yaml lists every hand-written route).
     func register(on router: Router<AppRequestContext>, routes: RouteTable) {
-        func add(_ suffix: String, _ method: HTTPRequest.Method,
+        func add(_ path: String, _ method: HTTPRequest.Method,
                  _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response) {
-            routes.add(path(suffix), method, on: router, use: handler)
+            routes.add(basePath + path, method, on: router, use: handler)
         }
-        add("", .get) { request, _ in
-            try await signedIn(request) == nil ? OAuthAuthorizePages.seeOther(path("/sign-in")) : OAuthAuthorizePages.seeOther(path("/locks"))
-        }
-        add("/sign-in", .get, signInPage)
-        add("/sign-in", .post, signIn)
-        add("/sign-out", .post, form { account, _, _, _ in
-            try await services.sessions.end(session: account.session)
-            var response = OAuthAuthorizePages.seeOther(path("/sign-in?notice=signed_out"))
-            response.headers.append(HTTPField(name: .setCookie, value: cookie(sessionCookie, "", maxAge: 0)))
-            return response
-        })
-        add("/locks", .get, page(locksPage))
-        add("/locks/{lock_id}", .get, page(lockPage))
-        add("/locks/{lock_id}/rename", .post, form(rename))
-        add("/locks/{lock_id}/actions", .post, form(requestAction))
-        add("/locks/{lock_id}/codes", .post, form(createOnlineCode))
-        add("/locks/{lock_id}/offline-codes", .post, form(issueOfflineCode))
-        add("/locks/{lock_id}/codes/{access_code_id}/remove", .post, form(removeCode))
-        add("/activity", .get, page(activityPage))
-        add("/apps", .get, page(appsPage))
-        add("/apps/{client_id}/revoke", .post, form(revokeApp))
-        add("/password", .get, page { account, request, _ in passwordPage(account, notice: Self.query(request)?["notice"]) })
-        add("/password", .post, form(changePassword))
+        add("/account", .get, home)
+        add("/account/sign-in", .get, signInPage)
+        add("/account/sign-in", .post, signIn)
+        add("/account/sign-out", .post, form(signOut))
+        add("/account/locks", .get, page(locksPage))
+        add("/account/locks/{lock_id}", .get, page(lockPage))
+        add("/account/locks/{lock_id}/rename", .post, form(rename))
+        add("/account/locks/{lock_id}/actions", .post, form(requestAction))
+        add("/account/locks/{lock_id}/codes", .post, form(createOnlineCode))
+        add("/account/locks/{lock_id}/offline-codes", .post, form(issueOfflineCode))
+        add("/account/locks/{lock_id}/codes/{access_code_id}/remove", .post, form(removeCode))
+        add("/account/activity", .get, page(activityPage))
+        add("/account/apps", .get, page(appsPage))
+        add("/account/apps/{client_id}/revoke", .post, form(revokeApp))
+        add("/account/password", .get, page { account, request, _ in passwordPage(account, notice: Self.query(request)?["notice"]) })
+        add("/account/password", .post, form(changePassword))
+    }
+
+    func home(_ request: Request, context: AppRequestContext) async throws -> Response {
+        OAuthAuthorizePages.seeOther(path(try await signedIn(request) == nil ? "/sign-in" : "/locks"))
     }
 
     // MARK: - Sessions and forms
@@ -151,6 +150,13 @@ struct AccountPages: Sendable {
             </form>
             """)
         response.headers.append(HTTPField(name: .setCookie, value: cookie(signInCookie, binding, maxAge: Self.signInLifetimeSeconds)))
+        return response
+    }
+
+    func signOut(_ account: SignedIn, _ fields: FormParameters, _ request: Request, _ context: AppRequestContext) async throws -> Response {
+        try await services.sessions.end(session: account.session)
+        var response = OAuthAuthorizePages.seeOther(path("/sign-in?notice=signed_out"))
+        response.headers.append(HTTPField(name: .setCookie, value: cookie(sessionCookie, "", maxAge: 0)))
         return response
     }
 
