@@ -325,3 +325,25 @@ def test_cookies_carry_the_host_prefix_behind_https(start_server, database_url, 
                               data={"csrf_token": csrf_in(page.text), "email": alice.email, "password": alice.password})
     assert signed_in.status_code == 303
     assert signed_in.headers["Set-Cookie"].startswith("__Host-lc_session=") and "; Secure" in signed_in.headers["Set-Cookie"]
+
+
+def test_an_offline_pin_of_each_type_is_issued_and_shown(alice):
+    import datetime
+    lock_id = alice.locks[0]["lock_id"]
+    berlin = datetime.timezone(datetime.timedelta(hours=1))  # December: Europe/Berlin is UTC+1
+    now = datetime.datetime.now(berlin).replace(tzinfo=None)
+    local = lambda delta: (now + delta).strftime("%Y-%m-%dT%H:%M")
+    cases = {
+        "one_time_use": {}, "permanent": {}, "erase": {},
+        "hourly_bound": {"ends_at": local(datetime.timedelta(hours=5))},
+        "daily_bound": {"ends_at": local(datetime.timedelta(days=30)), "max_time_rounding": "1d"},
+    }
+    for kind, extra in cases.items():
+        response = alice.account.post(f"/account/locks/{lock_id}/offline-codes", type=kind, name=f"Guest {kind}",
+                                      starts_at=local(datetime.timedelta(0)), **extra)
+        assert response.status_code == 303, (kind, response.text[-600:])
+        page = alice.account.get(response.headers["Location"])
+        pin = re.search(r'id="issued-pin">([0-9]+)<', page.text).group(1)
+        assert f"({kind})" in page.text
+        code = next(c for c in alice.codes() if c["name"] == f"Guest {kind}")
+        assert code["code"] == pin and code["is_offline_access_code"] and code["offline_access_code_type"] == kind

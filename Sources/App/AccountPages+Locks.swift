@@ -44,7 +44,7 @@ extension AccountPages {
             """
             <tr id="row-\(lock.id)"><td><a href="\(path("/locks/"))\(lock.id)">\(lock.name)</a></td><td>\(lock.model)</td>
             <td>\(lock.online ? "online" : "offline")</td><td>\(lock.batteryLevel.map { "\($0) %" } ?? "—")</td>
-            <td class="lock-state">\(lock.lockState)</td><td>\(lock.doorState)</td><td>\(AccountLayout.time(seen[lock.id]))</td>
+            <td class="lock-state">\(lock.lockState)</td><td>\(lock.doorState)</td><td>\(AccountLayout.time(seen[lock.id], in: lock.timezone))</td>
             <td>\(actionButtons(account, lock))</td></tr>
             """
         }
@@ -116,7 +116,7 @@ extension AccountPages {
             <tr><th>Battery</th><td>\(lock.batteryLevel.map { "\($0) %" } ?? "—")</td></tr>
             <tr><th>Lock</th><td id="lock-state">\(lock.lockState)</td></tr>
             <tr><th>Door</th><td id="door-state">\(lock.doorState)</td></tr>
-            <tr><th>Last seen</th><td>\(AccountLayout.time(seen))</td></tr>
+            <tr><th>Last seen</th><td>\(AccountLayout.time(seen, in: lock.timezone))</td></tr>
             <tr><th>Time zone</th><td>\(lock.timezone)</td></tr>
             </table></div>
             \(HTML.when(!warnings.isEmpty, "<ul class=\"error\">\(warnings)</ul>"))
