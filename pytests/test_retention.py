@@ -44,9 +44,13 @@ SELECT w.webhook_id, e.event_id, e.seq, CASE e.data->>'tag' WHEN 'event-old-queu
        CASE e.data->>'tag' WHEN 'event-recent' THEN now() - interval '10 days' ELSE now() - interval '40 days' END
 FROM webhooks w, events e
 WHERE w.url = 'https://example.com/retention' AND e.data->>'tag' IN ('event-recent', 'event-old-queued', 'event-old-delivered');
+-- The demo data has no paired lock: one of alice's, for the commands.
+INSERT INTO locks (owner_id, model_id, name, timezone, device_credential_hash, offline_key_sealed)
+SELECT owner_id, 'lc-200', 'Retention test', 'UTC', sha256('retention-credential'::bytea), '\\x00'::bytea
+FROM owners WHERE email = 'alice@example.com';
 INSERT INTO device_commands (lock_id, command_type, status, created_at, payload)
 SELECT l.lock_id, 'lock', status, now() - interval '40 days', jsonb_build_object('tag', tag)
-FROM (SELECT lock_id FROM locks LIMIT 1) l,
+FROM (SELECT lock_id FROM locks WHERE name = 'Retention test') l,
      (VALUES ('command-open', 'pending'), ('command-done', 'done'), ('command-expired', 'expired')) v(tag, status);
 UPDATE oauth_grants SET revoked_at = now() - interval '100 days'
 WHERE grant_id = (SELECT grant_id FROM oauth_grants ORDER BY created_at LIMIT 1);

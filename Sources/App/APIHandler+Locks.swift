@@ -30,15 +30,6 @@ extension APIHandler {
         }
     }
 
-    /// Required by the generated protocol, but the server answers this operation with
-    /// `LockReadRoute` (`RecordingTransport` leaves it out); the same answers, for reference.
-    func getLock(_ input: Operations.GetLock.Input) async throws -> Operations.GetLock.Output {
-        let grant = try RequestAuthentication.required()
-        guard let id = UUID(uuidString: input.path.lockId), let lock = try await locks.find(ownerID: grant.ownerID, lockID: id)
-        else { return .notFound(.init(body: .json(Self.lockNotFound))) }
-        return .ok(.init(body: .json(Self.body(lock))))
-    }
-
     func updateLock(_ input: Operations.UpdateLock.Input) async throws -> Operations.UpdateLock.Output {
         let grant = try RequestAuthentication.required()
         guard case .json(let request) = input.body else { throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send JSON.") }

@@ -63,7 +63,7 @@ public func buildApplication(
         unlockWaitSeconds: config.unlockWaitSeconds, shutdown: shutdown, metrics: metrics, logger: logger)
     LockReadRoute(locks: lockStore).register(on: router, routes: routes, basePath: config.basePath)
     try handler.registerHandlers(
-        on: RecordingTransport(router: router, table: routes, handWritten: ["GET \(config.basePath)\(LockReadRoute.template)"]),
+        on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,
         configuration: .init(dateTranscoder: StrictTimestampTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]),
         middlewares: [BearerAuthMiddleware(tokens: oauth.tokens)])

@@ -28,19 +28,15 @@ struct DeviceGatewayRoutes: Sendable {
         return device
     }
 
-    private func jsonBody(_ request: Request) async throws -> [String: Any] {
-        try await HandWrittenJSON.body(request, maxBytes: maxBodyBytes)
-    }
-
-    private static func field<T>(_ object: [String: Any], _ name: String, _ type: T.Type) throws -> T? {
-        try HandWrittenJSON.field(object, name, type)
+    private func body<Body: Decodable>(_ type: Body.Type, _ request: Request) async throws -> Body {
+        try await JSONRequestBody.decode(type, from: request, maxBytes: maxBodyBytes)
     }
 
     /// A time a lock reports, which is stored and shown again: strict RFC 3339 inside the window
     /// a lock's clock can plausibly read (`DeviceTimeWindow`). A year-10000 `device_time` was
     /// once stored and then failed every read of the lock.
-    private static func timestamp(_ object: [String: Any], _ name: String, now: Date = Date()) throws -> Date? {
-        guard let text = try field(object, name, String.self) else { return nil }
+    private static func timestamp(_ text: String?, _ name: String, now: Date = Date()) throws -> Date? {
+        guard let text else { return nil }
         guard let date = StrictTimestampTranscoder.parse(text) else {
             throw APIError(.badRequest, "INVALID_REQUEST", "\(name) must be an RFC 3339 timestamp.")
         }
@@ -67,14 +63,14 @@ struct DeviceGatewayRoutes: Sendable {
 
     @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
-        let body = try await jsonBody(request)
-        let deviceTime = try Self.timestamp(body, "device_time")
+        let body = try await body(HeartbeatBody.self, request)
         let report = HeartbeatReport(
-            batteryLevel: try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level"),
-            lockState: try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state"),
-            doorState: try Self.oneOf(try Self.field(body, "door_state", String.self), Self.doorStates, "door_state"),
-            signalQuality: try Self.percent(try Self.field(body, "signal_quality", Int.self), "signal_quality"),
-            deviceTime: deviceTime, offlineKeyVersion: try Self.keyVersion(try Self.field(body, "offline_key_version", Int.self)))
+            batteryLevel: try Self.percent(body.batteryLevel?.value, "battery_level"),
+            lockState: try Self.oneOf(body.lockState, Self.lockStates, "lock_state"),
+            doorState: try Self.oneOf(body.doorState, Self.doorStates, "door_state"),
+            signalQuality: try Self.percent(body.signalQuality?.value, "signal_quality"),
+            deviceTime: try Self.timestamp(body.deviceTime, "device_time"),
+            offlineKeyVersion: try Self.keyVersion(body.offlineKeyVersion?.value))
         var answer: [String: Any] = ["ok": true, "server_time": Date().formatted(.iso8601)]
         if let floor = try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report) {
             answer["offline_key_version_floor"] = floor
@@ -98,12 +94,11 @@ struct DeviceGatewayRoutes: Sendable {
     }
 
     /// `{"offline_access_code_type", "key_version", "slot_period", "slot"}`: the grant a lock verified.
-    private static func offlineGrant(_ body: [String: Any]) throws -> OfflineGrantReference {
-        guard let object = try field(body, "offline_code", [String: Any].self),
-            let kind = try field(object, "offline_access_code_type", String.self).flatMap(OfflineCodeKind.init(rawValue:)),
-            let version = try keyVersion(try field(object, "key_version", Int.self)),
-            let period = try field(object, "slot_period", Int.self), (0...Int(Int32.max)).contains(period),
-            let slot = try field(object, "slot", Int.self), (0..<5).contains(slot)
+    private static func offlineGrant(_ reference: OfflineCodeReferenceBody?) throws -> OfflineGrantReference {
+        guard let reference, let kind = reference.offlineAccessCodeType.flatMap(OfflineCodeKind.init(rawValue:)),
+            let version = try keyVersion(reference.keyVersion?.value),
+            let period = reference.slotPeriod?.value, (0...Int(Int32.max)).contains(period),
+            let slot = reference.slot?.value, (0..<5).contains(slot)
         else {
             throw APIError(
                 .badRequest, "INVALID_REQUEST",
@@ -137,15 +132,15 @@ struct DeviceGatewayRoutes: Sendable {
         guard let commandID = context.parameters.get("command_id").flatMap(UUID.init(uuidString:)) else {
             throw APIError(.notFound, "NOT_FOUND", "No command with this id.")
         }
-        let body = try await jsonBody(request)
-        guard let success = try Self.field(body, "success", Bool.self) else {
+        let body = try await body(CommandResultBody.self, request)
+        guard let success = body.success else {
             throw APIError(.badRequest, "INVALID_REQUEST", "success (true or false) is required.")
         }
-        let errorCode = try Self.field(body, "error_code", String.self)
+        let errorCode = body.errorCode
         if let errorCode, !(1...64).contains(errorCode.count) || !errorCode.allSatisfy({ $0.isUppercase || $0 == "_" || $0.isNumber }) {
             throw APIError(.badRequest, "INVALID_REQUEST", "error_code must be UPPER_SNAKE, at most 64 characters.")
         }
-        let lockState = try Self.oneOf(try Self.field(body, "lock_state", String.self), Self.lockStates, "lock_state")
+        let lockState = try Self.oneOf(body.lockState, Self.lockStates, "lock_state")
         switch try await gateway.complete(
             lockID: device.lockID, ownerID: device.ownerID, commandID: commandID, success: success, errorCode: errorCode,
             lockState: lockState)
@@ -161,34 +156,33 @@ struct DeviceGatewayRoutes: Sendable {
     /// or `{"type": "battery.low", "battery_level": n}`, each with an optional `occurred_at`.
     @Sendable func event(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
-        let body = try await jsonBody(request)
-        let occurredAt = try Self.timestamp(body, "occurred_at")
+        let body = try await body(DeviceEventBody.self, request)
+        let occurredAt = try Self.timestamp(body.occurredAt, "occurred_at")
         let reported: DeviceGatewayStore.ReportedEvent
-        switch try Self.field(body, "type", String.self) {
+        switch body.type {
         case "lock.locked"?, "lock.unlocked"?:
             // The guide's values, or the gateway's first spellings (mapped to the guide's).
-            guard let reportedVia = try Self.oneOf(
-                try Self.field(body, "performed_via", String.self), DeviceVocabulary.acceptedPerformedVia, "performed_via"),
+            guard let reportedVia = try Self.oneOf(body.performedVia, DeviceVocabulary.acceptedPerformedVia, "performed_via"),
                 let via = DeviceVocabulary.performedVia(reported: reportedVia)
             else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "performed_via is required.")
             }
-            reported = body["type"] as? String == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)
-        case "access_code.used"? where body["offline_code"] != nil:
-            reported = .offlineCodeUsed(try Self.offlineGrant(body))
+            reported = body.type == "lock.locked" ? .locked(performedVia: via) : .unlocked(performedVia: via)
+        case "access_code.used"? where body.offlineCode != nil:
+            reported = .offlineCodeUsed(try Self.offlineGrant(body.offlineCode))
         case "access_code.used"?:
-            guard let id = try Self.field(body, "access_code_id", String.self).flatMap(UUID.init(uuidString:)) else {
+            guard let id = body.accessCodeID.flatMap(UUID.init(uuidString:)) else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "access_code_id (a UUID) or offline_code is required.")
             }
             reported = .accessCodeUsed(accessCodeID: id)
         case "access_code.removed_at_lock"?:
-            reported = .offlineCodeRemovedAtLock(try Self.offlineGrant(body))
+            reported = .offlineCodeRemovedAtLock(try Self.offlineGrant(body.offlineCode))
         case "access_code.incorrect_attempt"?:
             reported = .incorrectPIN
         case "lock.keypad_locked_out"?:
-            reported = .keypadLockedOut(lockedUntil: try Self.timestamp(body, "locked_until"))
+            reported = .keypadLockedOut(lockedUntil: try Self.timestamp(body.lockedUntil, "locked_until"))
         case "battery.low"?:
-            guard let level = try Self.percent(try Self.field(body, "battery_level", Int.self), "battery_level") else {
+            guard let level = try Self.percent(body.batteryLevel?.value, "battery_level") else {
                 throw APIError(.badRequest, "INVALID_REQUEST", "battery_level is required.")
             }
             reported = .batteryLow(level: level)

@@ -115,7 +115,7 @@ struct ErrorMiddleware: RouterMiddleware {
         return nil
     }
 
-    private static func describe(_ error: DecodingError) -> APIError {
+    static func describe(_ error: DecodingError) -> APIError {
         func path(_ context: DecodingError.Context) -> String {
             let components = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
             return components.isEmpty ? "the body" : components.joined(separator: ".")

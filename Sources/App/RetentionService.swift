@@ -93,7 +93,8 @@ struct RetentionService: Service {
             } catch {
                 logger.warning("retention run failed; retrying next run", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .seconds(intervalSeconds))
+            // The pause ends at shutdown: a plain sleep kept SIGTERM waiting up to the interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(intervalSeconds)) }
         }
     }
 

@@ -48,19 +48,16 @@ final class RouteTable: Sendable {
     }
 }
 
-/// Registers generated handlers on the router and records each in the route table, except the
-/// operations served by hand-written routes (`handWritten`: method and full path template).
+/// Registers generated handlers on the router and records each in the route table.
 struct RecordingTransport: ServerTransport {
     let router: Router<AppRequestContext>
     let table: RouteTable
-    var handWritten: Set<String> = []
 
     func register(
         _ handler: @escaping @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?),
         method: HTTPRequest.Method,
         path: String
     ) throws {
-        if handWritten.contains("\(method.rawValue) \(path)") { return }
         table.record(path: path, method: method)
         router.register(handler, method: method, path: path)
     }

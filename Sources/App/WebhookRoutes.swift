@@ -48,15 +48,9 @@ struct WebhookRoutes: Sendable {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let client = try await client(request)
-        let body = try await HandWrittenJSON.body(request, maxBytes: maxBodyBytes)
-        guard let url = try HandWrittenJSON.field(body, "url", String.self) else {
-            throw APIError(.badRequest, "INVALID_WEBHOOK_URL", "url is required.")
-        }
-        let events = try HandWrittenJSON.field(body, "events", [Any].self) ?? []
-        guard let eventTypes = events as? [String] else {
-            throw APIError(.badRequest, "INVALID_REQUEST", "events must be a list of event types.")
-        }
-        let (webhook, secret) = try await webhooks.register(clientID: client.id, url: url, eventTypes: eventTypes)
+        let body = try await JSONRequestBody.decode(WebhookRegistrationBody.self, from: request, maxBytes: maxBodyBytes)
+        guard let url = body.url else { throw APIError(.badRequest, "INVALID_WEBHOOK_URL", "url is required.") }
+        let (webhook, secret) = try await webhooks.register(clientID: client.id, url: url, eventTypes: body.events ?? [])
         var answer = Self.object(webhook)
         answer["secret"] = secret
         return HandWrittenJSON.response(answer, status: .created)
@@ -109,6 +103,12 @@ struct WebhookRoutes: Sendable {
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: .init(byteBuffer: .init(string: text)))
     }
+}
+
+/// `POST /webhooks`: the destination and the event types it wants (none: every type).
+struct WebhookRegistrationBody: Decodable {
+    let url: String?
+    let events: [String]?
 }
 
 extension WebhookError {
