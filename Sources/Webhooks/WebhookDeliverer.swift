@@ -144,6 +144,7 @@ public struct WebhookDeliverer: Sendable {
             let gaveUp = try await queue.attemptFailed(
                 claim, status: status, error: error, retryInSeconds: settings.delay(afterAttempt: claim.attempt),
                 retryWindowSeconds: settings.retryWindowSeconds)
+            logger.info("webhook attempt failed", metadata: ["webhook": "\(claim.webhookID)", "event": "\(claim.eventID)", "attempt": "\(claim.attempt)", "error": "\(error)"])
             if gaveUp {
                 failures.increment()
                 logger.warning("webhook delivery failed for good", metadata: ["webhook": "\(claim.webhookID)", "event": "\(claim.eventID)", "error": "\(error)"])

@@ -84,14 +84,21 @@ struct WebhookSender: Sendable {
                 for (name, value) in headers { head.headers.add(name: name, value: value) }
                 head.headers.add(name: "Content-Length", value: String(body.count))
                 head.headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(head))
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-                try await outbound.write(.end(nil))
+                // One write and one flush. A receiver may answer and close as soon as it has the
+                // body (we asked for `Connection: close`), before our last write completes: that
+                // write then fails although the event arrived, so its answer is still read, or the
+                // event would be counted as failed and sent twice.
+                var writeError: (any Error)?
+                do {
+                    try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
+                } catch {
+                    writeError = error
+                }
                 for try await part in inbound {
                     // 1xx answers are interim; the final status is the one that counts.
                     if case .head(let response) = part, response.status.code >= 200 { return Int(response.status.code) }
                 }
-                throw Failure.closedBeforeAnswering
+                throw writeError ?? Failure.closedBeforeAnswering
             }
         } catch {
             throw NIODeadline.now() >= deadline ? Failure.timedOut : error
