@@ -47,7 +47,7 @@ public struct LockSimulator: Sendable {
 
     public init(gatewayURL: URL, credentials: [LockCredential], timing: SimulatorTiming, logger: Logger) {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpMaximumConnectionsPerHost = 64
+        configuration.httpMaximumConnectionsPerHost = Self.connectionsPerHost(lockCount: credentials.count)
         self.session = URLSession(configuration: configuration)
         self.gatewayURL = gatewayURL
         self.timing = timing
@@ -67,6 +67,13 @@ public struct LockSimulator: Sendable {
         }
         if isNew { announce.yield(lock) }
     }
+
+    /// Every lock runs its heartbeats and its command long poll side by side, and a long poll
+    /// holds its connection for up to `pollWaitSeconds`: with a fixed cap (it was 64) the locks
+    /// beyond it queued behind the others' polls, so a simulated fleet was only as large as the
+    /// cap. Two connections per lock lift that; the floor leaves room for locks `add`ed later
+    /// (the session's limit is fixed when it is made).
+    static func connectionsPerHost(lockCount: Int) -> Int { max(64, 2 * lockCount) }
 
     public var lockIDs: Set<String> { Set(registry.withLockedValue { $0.keys }) }
 
