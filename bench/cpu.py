@@ -30,12 +30,13 @@ def snapshot(server, postmaster):
             "postgres": ticks(postmaster) + sum(ticks(c) for c in children(postmaster))}
 
 
-if sys.argv[1] == "snapshot":
-    print(json.dumps(snapshot(int(sys.argv[2]), int(sys.argv[3]))))
-else:
-    before, after = (json.load(open(path)) for path in sys.argv[2:4])
-    delta = {key: after[key] - before[key] for key in before}
-    total = delta["total"] or 1
-    other = total - delta["idle"] - delta["server"] - delta["postgres"]
-    print(f"server {100 * delta['server'] / total:.1f}%, postgres {100 * delta['postgres'] / total:.1f}%, "
-          f"wrk and the rest {100 * max(other, 0) / total:.1f}%, idle {100 * delta['idle'] / total:.1f}%")
+if __name__ == "__main__":  # bench/fleet.py imports snapshot() and ticks()
+    if sys.argv[1] == "snapshot":
+        print(json.dumps(snapshot(int(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        before, after = (json.load(open(path)) for path in sys.argv[2:4])
+        delta = {key: after[key] - before[key] for key in before}
+        total = delta["total"] or 1
+        other = total - delta["idle"] - delta["server"] - delta["postgres"]
+        print(f"server {100 * delta['server'] / total:.1f}%, postgres {100 * delta['postgres'] / total:.1f}%, "
+              f"wrk and the rest {100 * max(other, 0) / total:.1f}%, idle {100 * delta['idle'] / total:.1f}%")

@@ -1,10 +1,13 @@
 """The `make bench` report: the table, slot accounting, the scale comparison, where the CPU
-went, what that means for the targets, the profile, and the two last lines (RATIO, peak RSS).
-`report.py RESULTS PGBENCH_TPS PEAK_RSS_KB SECONDS SCALE_LOCKS SLOT_CHECK CPU_FILE [PROFILE [REPEATS]]`"""
+went, what that means for the targets, the profile, the fleet case, and the last lines (the RATIOs, peak RSS).
+`report.py RESULTS PGBENCH_TPS PEAK_RSS_KB SECONDS SCALE_LOCKS SLOT_CHECK CPU_FILE [PROFILE [REPEATS]]`
+The fleet case's lines (bench/fleet.py) are read from $BENCH_FLEET_RESULTS when it is set."""
 import os
 import platform
 import re
 import sys
+
+import fleet_report
 
 path, pgbench, rss_kb, seconds, scale, slots, cpu_path = sys.argv[1:8]
 profile = sys.argv[8] if len(sys.argv) > 8 else ""
@@ -76,6 +79,13 @@ if profile and os.path.exists(profile):
     print("Server profile during get_lock_10k (perf, cpu-clock samples, top symbols):")
     for line in open(profile):
         print("  " + " ".join(line.split())[:160])
+fleet = fleet_report.read(os.environ.get("BENCH_FLEET_RESULTS", ""))
+if fleet:
+    print()
+    fleet_report.describe(fleet)
 print()
+print(f"RATIO get_lock_vs_health={get / float(by['health'][1]):.3f}")
+if fleet and "api_p99_ratio" in fleet.figures:
+    print(f"RATIO fleet_api_p99={fleet.figures['api_p99_ratio']}")
 print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")

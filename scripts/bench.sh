@@ -8,6 +8,7 @@
 #   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=8  BENCH_REPEATS=3 (GET /locks/{id} runs)
 #   BENCH_CASES="health get_lock_10k ..."  only these cases (default: all; the report needs all)
 #   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report)
+#   BENCH_FLEET_LOCKS=10000  simulated locks in the `fleet` case (bench/fleet.py lists its other settings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +35,14 @@ trap cleanup EXIT
 
 # Enough shared buffers for the million-lock table and its indexes (the machine has the memory;
 # the default 128 MB would measure the disk cache instead of the server).
-PG_EXTRA_OPTIONS="-c shared_buffers=1GB" scripts/pg.sh up "$work/pg" "$pg_port"
+# pg_stat_statements is loaded for the fleet case's statement count (and switched off below).
+PG_EXTRA_OPTIONS="-c shared_buffers=1GB -c shared_preload_libraries=pg_stat_statements" scripts/pg.sh up "$work/pg" "$pg_port"
+# Statement tracking costs every case a little (a shared counter per statement); only the fleet
+# case switches it on, for its own measurement.
+psql "$database_url" -qc "ALTER SYSTEM SET pg_stat_statements.track = 'none'" -c "SELECT pg_reload_conf()" >/dev/null
+# The fleet's locks heartbeat every 60 s, the server's default silence limit: a lock would be
+# marked offline just before each heartbeat. Real deployments give locks more than one interval.
+export LOCKCLOUD_HEARTBEAT_TIMEOUT_SECONDS=${BENCH_FLEET_HEARTBEAT_TIMEOUT_SECONDS:-150}
 export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 "$bin" migrate --database-url "$database_url" --log-level warning >/dev/null
 LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-8} LOCKCLOUD_BCRYPT_COST=10 "$bin" serve --port "$api_port" \
@@ -107,6 +115,22 @@ PY
   tail -n 1 "$results"
 }
 
+# The fleet case (bench/fleet.py): BENCH_FLEET_LOCKS simulated locks on the device gateway, the
+# statements they cost while idle, action-to-lock latency, GET /locks/{id} p99 with and without
+# them, and the server's RSS and descriptors. Its lines go to $BENCH_FLEET_RESULTS for the report.
+# A failed or overrunning fleet case is reported and the bench goes on.
+run_fleet_case() {
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" fleet "* ]]; then return 0; fi
+  export BENCH_FLEET_RESULTS="$work/fleet.txt"
+  echo "bench: fleet of ${BENCH_FLEET_LOCKS:-10000} simulated locks"
+  local bound=$(( ${BENCH_FLEET_DEADLINE_SECONDS:-900} + 120 ))
+  timeout --kill-after=10 "$bound" .venv/bin/python bench/fleet.py --base-url "$base" --bin "$bin" \
+    --database-url "$database_url" --workdir "$work" --server-pid "$server_pid" \
+    --postmaster-pid "$(head -n 1 "$work/pg/postmaster.pid")" --wrk-token "$BENCH_READER_TOKEN" \
+    --wrk-lock-ids "$work/reader_ids" | tee "$BENCH_FLEET_RESULTS" \
+    || echo "bench: the fleet case failed (exit ${PIPESTATUS[0]}); see above"
+}
+
 echo "bench: pgbench -S (the database's own limit)"
 pgbench -i -q -s 10 "$database_url" >/dev/null 2>&1
 postmaster=$(head -n 1 "$work/pg/postmaster.pid")
@@ -126,6 +150,7 @@ run_case post_offline_code offline_code.lua BENCH_TOKEN="$BENCH_WRITER_TOKEN" BE
   BENCH_BASE_EPOCH="$next_hour"
 run_case post_online_code online_code.lua BENCH_TOKEN="$BENCH_WRITER_TOKEN" BENCH_LOCK_IDS="$work/writer_ids"
 run_case token_refresh refresh_token.lua
+run_fleet_case
 # Slot accounting stayed exact: no (lock, type, key version, period, slot) twice, and at most 3
 # hourly-bound codes per lock and start hour.
 slot_check=$(psql "$database_url" -tAc "

@@ -1,0 +1,66 @@
+"""What the fleet case measures outside the fleet itself: the server process (memory, open
+file descriptors, CPU shares) and the API's latency under wrk."""
+import asyncio
+import os
+from pathlib import Path
+
+import cpu
+
+WRK_DIR = Path(__file__).resolve().parent / "wrk"
+
+
+def server_status(pid):
+    """(VmRSS MB, VmHWM MB, open file descriptors) of a process."""
+    fields = {}
+    for line in open(f"/proc/{pid}/status"):
+        name, _, value = line.partition(":")
+        fields[name] = value.split()
+    return int(fields["VmRSS"][0]) / 1024, int(fields["VmHWM"][0]) / 1024, len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class CPUWindow:
+    """Shares of the machine's CPU time between start() and stop(): the server, PostgreSQL,
+    this fleet process, and the rest (wrk, the kernel), as bench/cpu.py splits a case."""
+
+    def __init__(self, server_pid, postmaster_pid):
+        self.server_pid, self.postmaster_pid = server_pid, postmaster_pid
+
+    def _take(self):
+        sample = cpu.snapshot(self.server_pid, self.postmaster_pid)
+        sample["fleet"] = cpu.ticks(os.getpid())
+        return sample
+
+    def start(self):
+        self.before = self._take()
+
+    def stop(self):
+        after = self._take()
+        delta = {key: after[key] - self.before[key] for key in after}
+        total = delta["total"] or 1
+        shares = {part: delta[part] / total for part in ("server", "postgres", "fleet", "idle")}
+        shares["rest"] = max(0.0, 1 - sum(shares.values()))
+        return shares
+
+
+async def wrk_get_lock(base_url, workdir, token, lock_ids, seconds, connections):
+    """One wrk run of authenticated GET /locks/{id} (bench/wrk/get_lock.lua, random locks of
+    the token's owner): {"rps", "p50_ms", "p99_ms", "non2xx", "errors"}."""
+    script = Path(workdir) / "fleet_get_lock.lua"
+    script.write_text((WRK_DIR / "common.lua").read_text() + (WRK_DIR / "get_lock.lua").read_text())
+    process = await asyncio.create_subprocess_exec(
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), base_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "BENCH_TOKEN": token, "BENCH_LOCK_IDS": str(lock_ids)})
+    out, _ = await process.communicate()
+    line = next((l for l in out.decode().splitlines() if l.startswith("RESULT")), None)
+    if line is None:
+        raise RuntimeError("wrk printed no RESULT line")
+    f = dict(part.split("=") for part in line.split()[1:])
+    ok = int(f["requests"]) - int(f["non2xx"])
+    return {"rps": ok / float(f["seconds"]), "p50_ms": float(f["p50_ms"]), "p99_ms": float(f["p99_ms"]),
+            "non2xx": int(f["non2xx"]), "errors": int(f["errors"])}
+
+
+def median_by_p99(runs):
+    """The run with the median p99, as bench.sh reports its repeated GET /locks/{id} cases."""
+    return sorted(runs, key=lambda run: run["p99_ms"])[len(runs) // 2]
