@@ -57,7 +57,7 @@ def describe(fleet):
         print(f"  idle: {statements:,.1f} statements/s ({get('statements_source')}) with {heartbeats:.1f} heartbeats/s "
               f"and {get('idle_polls_answered_per_s')} long polls answered/s; {quiet:.1f}/s without the fleet. "
               f"Target <= heartbeats/s + that constant = {limit:,.1f}: {verdict(statements <= limit)} "
-              f"({per_heartbeat:,.1f} statements per heartbeat beyond the constant)")
+              f"(the fleet costs {per_heartbeat:,.1f} statements per heartbeat it sends)")
         print(f"  idle CPU: server {get('idle_cpu_server', 0):.1%}, postgres {get('idle_cpu_postgres', 0):.1%}, "
               f"fleet generator {get('idle_cpu_fleet', 0):.1%}")
         if fleet.idle_statements:
