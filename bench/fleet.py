@@ -66,13 +66,16 @@ def raise_descriptor_limit(locks):
 
 
 class FleetCase:
-    def __init__(self, args):
+    def __init__(self, args, token, locks):
+        """`token`: the fleet owner's OAuth token (sends the actions); `locks`: [(lock_id, credential)]."""
         self.args = args
+        self.token, self.locks = token, locks
         self.figures = {"locks": args.locks, "heartbeat_s": args.heartbeat_seconds}
         self.idle_top = []
+        self.action_statuses = {}
         self.fleet = None
-        self.host, self.port = args.base_url.split("//", 1)[1].rsplit(":", 1)
-        self.port = int(self.port)
+        host, port = args.base_url.split("//", 1)[1].rsplit(":", 1)
+        self.host, self.port = host, int(port)
 
     async def run(self):
         a = self.args
@@ -162,7 +165,7 @@ class FleetCase:
         shares = window.stop()
         heartbeats = (fleet.counts["heartbeat ok"] - heartbeats_before) / idle["elapsed"]
         polls = (fleet.counts["poll ok"] - polls_before) / idle["elapsed"]
-        rss, hwm, fds = server_status(a.server_pid)
+        rss, _, fds = server_status(a.server_pid)
         self.idle_top = [(calls / idle["elapsed"], query) for calls, query in idle["top"][:8]]
         self.figures.update({
             "idle_statements_per_s": round(idle["per_s"], 1), "idle_heartbeats_per_s": round(heartbeats, 1),
@@ -256,9 +259,8 @@ class FleetCase:
 
 
 async def main(args):
-    case = FleetCase(args)
     say(f"creating {args.locks} locks")
-    case.token, case.locks = seed_fleet(args.base_url, args.bin, args.database_url, args.locks)
+    case = FleetCase(args, *seed_fleet(args.base_url, args.bin, args.database_url, args.locks))
     status = "complete"
     try:
         await asyncio.wait_for(case.run(), args.deadline)
@@ -296,6 +298,6 @@ def arguments():
 
 
 if __name__ == "__main__":
-    arguments_ = arguments()
-    raise_descriptor_limit(arguments_.locks)
-    asyncio.run(main(arguments_))
+    options = arguments()
+    raise_descriptor_limit(options.locks)
+    asyncio.run(main(options))

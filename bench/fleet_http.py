@@ -1,8 +1,8 @@
 """A minimal HTTP/1.1 keep-alive client on asyncio streams, for the fleet benchmark.
 
 Why not requests or aiohttp: the fleet holds 10,000 connections in one process, one per lock,
-and general clients pool connections per host behind a limit (aiohttp's default is 100), which
-is exactly what the fleet must not have. This client is one connection and nothing else: one
+and general clients share a pool of connections behind a limit (aiohttp's connector allows 100
+at a time unless told otherwise), which is exactly what the fleet must not have. This client is one connection and nothing else: one
 request at a time, a whole-request deadline, Content-Length or chunked bodies. It is not a
 general HTTP client (no redirects, no TLS, no pipelining)."""
 import asyncio
