@@ -68,10 +68,26 @@ public struct DeviceGatewayStore: Sendable {
 
     /// The lock a credential belongs to; nil for unknown credentials and unpaired locks.
     public func authenticate(credential: String) async throws -> (lockID: UUID, ownerID: UUID)? {
+        try await authenticate(credentialHash: SecretToken.hash(credential))
+    }
+
+    /// `authenticate(credential:)` for a credential already hashed (`SecretToken.hash`).
+    public func authenticate(credentialHash: PostgresBytes) async throws -> (lockID: UUID, ownerID: UUID)? {
         try await database.query(
             "SELECT lock_id, owner_id FROM locks WHERE device_credential_hash = $1 AND removed_at IS NULL",
-            [SecretToken.hash(credential)]
+            [credentialHash]
         ).singleRow().map { (try $0.decode(UUID.self, at: 0), try $0.decode(UUID.self, at: 1)) }
+    }
+
+    /// Locks with a command to deliver now: new ones, and delivered ones without a result after
+    /// `redeliverySeconds`. Served by the partial index of open commands (migration 0004).
+    public func locksWithDueCommands() async throws -> [UUID] {
+        try await database.query(
+            """
+            SELECT DISTINCT lock_id FROM device_commands
+            WHERE status = 'pending' OR (status = 'delivered' AND delivered_at < now() - make_interval(secs => $1))
+            """, [Self.redeliverySeconds]
+        ).rows.map { try $0.decode(UUID.self, at: 0) }
     }
 
     /// Records a heartbeat. Returns the offline key version floor for the lock (nil for models
