@@ -77,7 +77,16 @@ class Server:
         died = self.process.poll()
         if died is None:
             self.process.send_signal(sig)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # A server that ignores the signal must not outlive the check (seen: two stayed up
+                # for an hour once their database was gone); kill it and fail with its log.
+                self.process.kill()
+                self.process.wait()
+                self.log.close()
+                tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+                raise RuntimeError(f"the server on port {self.port} did not stop within 30 s of signal {sig}:\n{tail}")
         self.log.close()
         if died is not None:
             how = f"killed by signal {-died}" if died < 0 else f"exited with status {died}"

@@ -7,6 +7,9 @@ import Postgres
 /// here, so a typo stops startup with a message instead of silently using a default.
 public struct AppConfiguration: Sendable {
     public var databaseURL: String
+    /// A direct connection (never through a transaction-mode pooler) for `LISTEN`: the
+    /// notifications that wake waiting locks. Empty: `databaseURL`.
+    public var databaseListenURL: String
     public var host: String
     public var port: Int
     public var basePath: String
@@ -86,6 +89,7 @@ public struct AppConfiguration: Sendable {
 
     public enum Settings {
         public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
+        public static let databaseListenURL = Setting(key: ["database", "listen", "url"], defaultValue: "")
         public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
         public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
         public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
@@ -152,7 +156,9 @@ public struct AppConfiguration: Sendable {
     /// provider order), falling back to each setting's default.
     public init(reader: ConfigReader) throws {
         func text(_ setting: Setting) -> String {
-            reader.string(forKey: ConfigKey(setting.key), isSecret: setting.key == Settings.databaseURL.key)
+            reader.string(
+                forKey: ConfigKey(setting.key),
+                isSecret: setting.key == Settings.databaseURL.key || setting.key == Settings.databaseListenURL.key)
                 ?? setting.defaultValue
         }
         func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
@@ -171,6 +177,7 @@ public struct AppConfiguration: Sendable {
         }
 
         databaseURL = text(Settings.databaseURL)
+        databaseListenURL = text(Settings.databaseListenURL)
         host = text(Settings.host)
         port = try integer(Settings.port, 0...65535)
         basePath = try Self.normalizedBasePath(text(Settings.basePath))
@@ -258,6 +265,13 @@ public struct AppConfiguration: Sendable {
             cancelGrace: .milliseconds(databaseCancelGraceMilliseconds),
             tcpKeepaliveIdleSeconds: databaseKeepaliveIdleSeconds > 0 ? databaseKeepaliveIdleSeconds : nil,
             tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds))
+    }
+
+    /// The notification listener's connection: `connectionSettings` at `databaseListenURL`.
+    public var listenConnectionSettings: PostgresConnectionSettings {
+        var settings = connectionSettings
+        if !databaseListenURL.isEmpty { settings.url = databaseListenURL }
+        return settings
     }
 
     public var poolSettings: PostgresPoolSettings {

@@ -73,8 +73,13 @@ public func buildApplication(
         services: oauth, locks: lockStore, actions: actions, accessCodes: accessCodes, offlineCodes: offlineCodes,
         apps: ConnectedAppStore(database: pool), activity: OwnerActivity(database: pool)
     ).register(on: router, routes: routes)
-    DeviceGatewayRoutes(gateway: gateway, offlineCodes: offlineCodes, maxBodyBytes: config.maxBodyBytes)
-        .register(on: router, routes: routes, basePath: config.basePath)
+    let deviceNotifications = DeviceCommandNotifications(
+        gateway: gateway, settings: config.listenConnectionSettings, logger: logger)
+    // Long polls answer when the HTTP server is about to stop, so its wait for them is short.
+    shutdown.whenStopping { deviceNotifications.waiters.shutDown() }
+    DeviceGatewayRoutes(
+        gateway: gateway, offlineCodes: offlineCodes, notifications: deviceNotifications, maxBodyBytes: config.maxBodyBytes
+    ).register(on: router, routes: routes, basePath: config.basePath)
     let webhookPolicy = WebhookURLPolicy(allowHTTP: config.webhookAllowHTTP, allowPrivateNetworks: config.webhookAllowPrivateNetworks)
     WebhookRoutes(
         webhooks: WebhookStore(database: pool, sealer: sealer, policy: webhookPolicy), feed: EventFeed(database: pool),
@@ -83,7 +88,7 @@ public func buildApplication(
     let sweeper = DeviceSweeperService(
         actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
-    var services: [any Service] = [DatabasePoolService(pool: pool), sweeper]
+    var services: [any Service] = [DatabasePoolService(pool: pool), sweeper, deviceNotifications]
     if config.retention {
         services.append(RetentionService(
             database: pool, policy: config.retentionPolicy, intervalSeconds: config.retentionIntervalSeconds, logger: logger))

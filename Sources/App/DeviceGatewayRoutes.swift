@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Locks
+import OAuth
 import NIOCore
 import NIOFoundationEssentialsCompat
 import Postgres
@@ -11,6 +12,8 @@ import Postgres
 struct DeviceGatewayRoutes: Sendable {
     let gateway: DeviceGatewayStore
     let offlineCodes: OfflineCodeRegistry
+    /// Wake-ups for waiting locks and the credential cache (no query per long poll).
+    let notifications: DeviceCommandNotifications
     let maxBodyBytes: Int
 
     func register(on router: Router<AppRequestContext>, routes: RouteTable, basePath: String) {
@@ -22,11 +25,19 @@ struct DeviceGatewayRoutes: Sendable {
     }
 
     private func device(_ request: Request) async throws -> (lockID: UUID, ownerID: UUID) {
-        guard let credential = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]),
-            let device = try await gateway.authenticate(credential: credential)
-        else { throw APIError(.unauthorized, "INVALID_DEVICE_CREDENTIAL", "A valid device credential is required.") }
+        guard let credential = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]) else {
+            throw Self.invalidCredential
+        }
+        let hash = SecretToken.hash(credential)
+        let generation = notifications.listeningGeneration
+        if let device = notifications.credentials.lookup(hash, generation: generation) { return device }
+        let stamp = notifications.credentials.stamp()
+        guard let device = try await gateway.authenticate(credentialHash: hash) else { throw Self.invalidCredential }
+        notifications.credentials.store(hash, device, generation: generation, stamp: stamp)
         return device
     }
+
+    private static let invalidCredential = APIError(.unauthorized, "INVALID_DEVICE_CREDENTIAL", "A valid device credential is required.")
 
     private func body<Body: Decodable>(_ type: Body.Type, _ request: Request) async throws -> Body {
         try await JSONRequestBody.decode(type, from: request, maxBytes: maxBodyBytes)
@@ -114,17 +125,35 @@ struct DeviceGatewayRoutes: Sendable {
         guard let wait = Int(waitText), (0...25).contains(wait) else {
             throw APIError(.badRequest, "INVALID_REQUEST", "wait must be 0 to 25 seconds.")
         }
-        let deadline = ContinuousClock.now + .seconds(wait)
-        var commands = try await gateway.takeCommands(lockID: device.lockID)
-        while commands.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(150))
-            commands = try await gateway.takeCommands(lockID: device.lockID)
-        }
+        let commands = try await waitForCommands(lockID: device.lockID, until: ContinuousClock.now + .seconds(wait))
         let list: [[String: Any]] = commands.map { command in
             let payload = (try? JSONSerialization.jsonObject(with: Data(command.payload.utf8))) ?? [String: Any]()
             return ["command_id": command.id.uuidString.lowercased(), "type": command.type, "payload": payload]
         }
         return Self.json(["commands": list])
+    }
+
+    /// The lock's due commands, as soon as there are any, or none at `deadline`. Asks the
+    /// database only when it may have something: at the start unless the last poll found the
+    /// queue empty and no notification came since, and after each wake-up
+    /// (`DeviceCommandWaiters` explains the ticket and the "known empty" mark).
+    private func waitForCommands(lockID: UUID, until deadline: ContinuousClock.Instant) async throws -> [DeviceCommand] {
+        let waiters = notifications.waiters
+        let ticket = waiters.register(lockID: lockID)
+        defer { waiters.withdraw(ticket) }
+        while true {
+            let generation = notifications.listeningGeneration
+            waiters.rearm(ticket)
+            if !waiters.isKnownEmpty(lockID, generation: generation) {
+                let commands = try await gateway.takeCommands(lockID: lockID)
+                guard commands.isEmpty else { return commands }
+                waiters.markEmpty(ticket, generation: generation)
+            }
+            guard ContinuousClock.now < deadline, !Task.isCancelled, !waiters.isShutDown else { return [] }
+            // Without notifications, look again now and then instead of trusting a wake-up.
+            let wakeUpBy = generation == nil ? min(deadline, .now + DeviceCommandNotifications.fallbackPollInterval) : deadline
+            _ = await waiters.wait(ticket, until: wakeUpBy)
+        }
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -68,16 +68,86 @@ public struct DeviceGatewayStore: Sendable {
 
     /// The lock a credential belongs to; nil for unknown credentials and unpaired locks.
     public func authenticate(credential: String) async throws -> (lockID: UUID, ownerID: UUID)? {
+        try await authenticate(credentialHash: SecretToken.hash(credential))
+    }
+
+    /// `authenticate(credential:)` for a credential already hashed (`SecretToken.hash`).
+    public func authenticate(credentialHash: PostgresBytes) async throws -> (lockID: UUID, ownerID: UUID)? {
         try await database.query(
             "SELECT lock_id, owner_id FROM locks WHERE device_credential_hash = $1 AND removed_at IS NULL",
-            [SecretToken.hash(credential)]
+            [credentialHash]
         ).singleRow().map { (try $0.decode(UUID.self, at: 0), try $0.decode(UUID.self, at: 1)) }
+    }
+
+    /// Locks with a command to deliver now: new ones, and delivered ones without a result after
+    /// `redeliverySeconds`. Served by the partial index of open commands (migration 0004).
+    public func locksWithDueCommands() async throws -> [UUID] {
+        try await database.query(
+            """
+            SELECT DISTINCT lock_id FROM device_commands
+            WHERE status = 'pending' OR (status = 'delivered' AND delivered_at < now() - make_interval(secs => $1))
+            """, [Self.redeliverySeconds]
+        ).rows.map { try $0.decode(UUID.self, at: 0) }
     }
 
     /// Records a heartbeat. Returns the offline key version floor for the lock (nil for models
     /// without offline PINs): the oldest version a not-yet-activated offline code still needs.
     @discardableResult
     public func heartbeat(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws -> Int? {
+        switch try await steadyHeartbeat(lockID: lockID, report: report) {
+        case .recorded(let floor): return floor
+        case .needsEvents: return try await heartbeatWithEvents(lockID: lockID, ownerID: ownerID, report: report)
+        }
+    }
+
+    /// The heartbeat of a lock whose report changes nothing that has an event (it was online,
+    /// its battery neither crossed the low threshold nor jumped, its clock is and was right):
+    /// nearly every heartbeat of a connected fleet. One statement, no transaction around it, so a
+    /// fleet's heartbeats stay cheap writes. Nil when the report needs `heartbeatWithEvents`
+    /// (which decides on the same rules with the row locked).
+    private func steadyHeartbeat(lockID: UUID, report: HeartbeatReport) async throws -> SteadyHeartbeat {
+        let clockWrong = report.deviceTime.map { abs($0.timeIntervalSince(Date())) > Double(deviceTimeToleranceSeconds) }
+        let row = try await database.query(
+            """
+            WITH updated AS (
+                UPDATE locks SET online = true, last_heartbeat_at = now(),
+                    battery_level = coalesce($2, battery_level), lock_state = coalesce($3, lock_state),
+                    door_state = coalesce($4, door_state), signal_quality = coalesce($5, signal_quality),
+                    device_time = coalesce($6, device_time), offline_lock_key_version = coalesce($7, offline_lock_key_version)
+                WHERE lock_id = $1 AND online
+                  AND ($2::integer IS NULL
+                       OR (NOT ($2 < $9 AND coalesce(battery_level, 100) >= $9)
+                           AND NOT (battery_level IS NOT NULL AND $2 >= battery_level + $10)))
+                  AND ($8::boolean IS NULL OR (NOT $8 AND NOT device_time_wrong))
+                RETURNING lock_id
+            ), presence AS (
+                INSERT INTO lock_presence (lock_id, last_heartbeat_at) SELECT lock_id, now() FROM updated
+                ON CONFLICT (lock_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at
+            )
+            SELECT EXISTS (SELECT FROM updated),
+                (SELECT coalesce(min(c.key_version), l.offline_key_version)
+                 FROM locks l JOIN lock_models m USING (model_id)
+                 LEFT JOIN access_codes c ON c.lock_id = l.lock_id AND c.is_offline AND c.state = 'active'
+                     AND NOT c.expiry_removed AND c.first_used_at IS NULL
+                     AND least(c.ends_at, c.starts_at + interval '24 hours') > now()
+                 WHERE l.lock_id = $1 AND m.supports_offline_codes
+                 GROUP BY l.offline_key_version)
+            """,
+            [lockID, report.batteryLevel, report.lockState, report.doorState, report.signalQuality, report.deviceTime,
+             report.offlineKeyVersion, clockWrong, Self.lowBatteryThreshold, Self.batteryReplacedRise]
+        ).firstRow()
+        guard try row.decode(Bool.self, at: 0) else { return .needsEvents }
+        return .recorded(keyVersionFloor: try row.decode(Int?.self, at: 1))
+    }
+
+    private enum SteadyHeartbeat {
+        case recorded(keyVersionFloor: Int?)
+        case needsEvents
+    }
+
+    /// Any heartbeat, with its events (`device.online`, `device.low_battery`, `battery.replaced`,
+    /// `device.time_wrong`) in the transaction of the change.
+    private func heartbeatWithEvents(lockID: UUID, ownerID: UUID, report: HeartbeatReport) async throws -> Int? {
         try await database.transaction { connection -> Int? in
             let before = try connection.query(
                 "SELECT online, battery_level FROM locks WHERE lock_id = $1 FOR UPDATE", [lockID]).firstRow()

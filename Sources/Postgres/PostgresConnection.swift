@@ -282,6 +282,31 @@ public final class PostgresConnection: @unchecked Sendable {
         _ = try consume(PQexec(handle, script), handle: handle)
     }
 
+    /// The connection's socket, for a caller that waits on it itself (the notification
+    /// listener); -1 when closed.
+    var socketDescriptor: Int32 {
+        guard let handle else { return -1 }
+        return PQsocket(handle)
+    }
+
+    /// Reads what the server sent while the connection sat idle and returns the `NOTIFY`
+    /// messages among it, oldest first. Throws `.connectionLost` when the connection broke.
+    func receiveNotifications() throws -> [PostgresNotification] {
+        guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
+        guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else {
+            throw connectionError(handle: handle, fallback: "connection lost")
+        }
+        var notifications: [PostgresNotification] = []
+        while let notify = PQnotifies(handle) {
+            notifications.append(
+                PostgresNotification(
+                    channel: String(cString: notify.pointee.relname), payload: String(cString: notify.pointee.extra),
+                    senderPID: notify.pointee.be_pid))
+            PQfreemem(notify)
+        }
+        return notifications
+    }
+
     private func preparedStatementName(for sql: SQL, parameterCount: Int, handle: OpaquePointer) throws -> String {
         if let name = preparedStatements[sql.text] { return name }
         let name = "lc\(preparedStatements.count + 1)"

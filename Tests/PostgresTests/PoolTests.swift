@@ -96,12 +96,13 @@ struct PoolTests {
             let after = try await pool.query("SELECT pg_backend_pid()").rows[0].decode(Int.self, at: 0)
             #expect(after != before)
 
-            // While the database is down, calls fail fast with an "unavailable" error.
+            // While the database is down, calls fail fast with an "unavailable" error: the
+            // refused connection is the answer, not a wait for a free connection that runs out
+            // the pool's checkout timeout (the kind tells the two apart without a clock).
             try await cluster.stop()
-            let started = ContinuousClock.now
             let error = await #expect(throws: PostgresError.self) { try await pool.query("SELECT 1") }
             #expect(error?.isUnavailable == true)
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(error?.kind == .connectionFailed)
 
             // And when it is back, the pool heals by itself.
             try await cluster.start()

@@ -1,0 +1,113 @@
+@testable import App
+import Foundation
+import Postgres
+import Testing
+
+/// The rules that make a wake-up impossible to lose and a "known empty" mark impossible to
+/// trust too long (`DeviceCommandWaiters`); the HTTP side is in pytests/test_device_notifications.py.
+@Suite("device command waiters")
+struct DeviceCommandWaitersTests {
+    let lock = UUID()
+    var farAway: ContinuousClock.Instant { .now + .seconds(3600) }
+
+    @Test("a wake between the query and the wait is kept: the wait returns at once")
+    func wakeBeforeWait() async {
+        let waiters = DeviceCommandWaiters()
+        let ticket = waiters.register(lockID: lock)
+        waiters.wake(lockID: lock)
+        #expect(await waiters.wait(ticket, until: farAway))
+        waiters.withdraw(ticket)
+        #expect(waiters.waitingCount == 0)
+    }
+
+    @Test("a suspended wait is resumed by a wake of its lock only")
+    func wakeResumes() async throws {
+        let waiters = DeviceCommandWaiters()
+        let mine = waiters.register(lockID: lock)
+        let other = UUID()
+        let waiting = Task { await waiters.wait(mine, until: farAway) }
+        while waiters.waitingCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        waiters.wake(lockID: other)
+        #expect(waiters.waitingCount == 1)
+        waiters.wake(lockID: lock)
+        #expect(await waiting.value)
+        waiters.withdraw(mine)
+    }
+
+    @Test("a wait past its deadline is answered by expire, not woken")
+    func deadline() async throws {
+        let waiters = DeviceCommandWaiters()
+        let ticket = waiters.register(lockID: lock)
+        let deadline = farAway
+        let waiting = Task { await waiters.wait(ticket, until: deadline) }
+        while waiters.waitingCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        waiters.expire(now: deadline - .seconds(1))
+        #expect(waiters.waitingCount == 1)
+        waiters.expire(now: deadline)
+        #expect(await waiting.value == false)
+        #expect(waiters.waitingCount == 0)
+    }
+
+    @Test("cancelling the waiting task and shutting down both resume the wait")
+    func cancelAndShutDown() async throws {
+        let waiters = DeviceCommandWaiters()
+        let first = waiters.register(lockID: lock)
+        let cancelled = Task { await waiters.wait(first, until: farAway) }
+        while waiters.waitingCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        cancelled.cancel()
+        #expect(await cancelled.value == false)
+
+        let second = waiters.register(lockID: lock)
+        let stopped = Task { await waiters.wait(second, until: farAway) }
+        while waiters.waitingCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        waiters.shutDown()
+        #expect(await stopped.value == false)
+        // Later waits return at once.
+        #expect(await waiters.wait(waiters.register(lockID: lock), until: farAway) == false)
+    }
+
+    @Test("known empty: only in the generation it was learned, never after a wake, and void when lost")
+    func knownEmpty() {
+        let waiters = DeviceCommandWaiters()
+        let ticket = waiters.register(lockID: lock)
+        waiters.markEmpty(ticket, generation: 1)
+        #expect(waiters.isKnownEmpty(lock, generation: 1))
+        #expect(!waiters.isKnownEmpty(lock, generation: 2))
+        #expect(!waiters.isKnownEmpty(lock, generation: nil))
+
+        // A wake clears the mark, and a query that a wake overtook cannot set it.
+        waiters.wake(lockID: lock)
+        #expect(!waiters.isKnownEmpty(lock, generation: 1))
+        waiters.markEmpty(ticket, generation: 1)
+        #expect(!waiters.isKnownEmpty(lock, generation: 1))
+        waiters.rearm(ticket)
+        waiters.markEmpty(ticket, generation: 1)
+        #expect(waiters.isKnownEmpty(lock, generation: 1))
+
+        // Not listening: nothing is recorded.
+        waiters.rearm(ticket)
+        waiters.markEmpty(ticket, generation: nil)
+        waiters.forgetKnownEmpty()
+        #expect(!waiters.isKnownEmpty(lock, generation: 1))
+    }
+
+    @Test("a cached credential is refused after its revocation, even one that raced the lookup")
+    func credentialCache() {
+        let cache = DeviceCredentialCache()
+        let hash = PostgresBytes(Array("credential".utf8))
+        let device = (lockID: lock, ownerID: UUID())
+        cache.store(hash, device, generation: 1, stamp: cache.stamp())
+        #expect(cache.lookup(hash, generation: 1)?.lockID == lock)
+        #expect(cache.lookup(hash, generation: 2) == nil)
+        #expect(cache.lookup(hash, generation: nil) == nil)
+
+        cache.revoke(lockID: lock)
+        #expect(cache.lookup(hash, generation: 1) == nil)
+
+        // The lookup read the lock before the revocation arrived: its answer is not kept.
+        let stamp = cache.stamp()
+        cache.revoke(lockID: lock)
+        cache.store(hash, device, generation: 1, stamp: stamp)
+        #expect(cache.lookup(hash, generation: 1) == nil)
+    }
+}
