@@ -9,7 +9,8 @@ RSS_MB = 300
 
 
 class FleetResults:
-    def __init__(self, figures, idle_statements, counts):
+    def __init__(self, line, figures, idle_statements, counts):
+        self.line = line  # the FLEET line as printed, every figure (for comparing runs)
         self.figures = figures
         self.idle_statements = idle_statements
         self.counts = counts
@@ -19,16 +20,17 @@ def read(path):
     """The last FLEET line's figures (numbers where they parse), or None without a fleet run."""
     if not path or not os.path.exists(path):
         return None
-    figures, statements, counts = None, [], ""
+    fleet_line, figures, statements, counts = "", None, [], ""
     for line in open(path):
         kind, _, rest = line.rstrip("\n").partition(" ")
         if kind == "FLEET":
+            fleet_line = rest
             figures = {key: number(value) for key, value in (part.split("=", 1) for part in rest.split())}
         elif kind == "FLEET_IDLE_STATEMENT":
             statements.append(rest)
         elif kind == "FLEET_COUNTS":
             counts = rest
-    return FleetResults(figures, statements, counts) if figures else None
+    return FleetResults("FLEET " + fleet_line, figures, statements, counts) if figures else None
 
 
 def number(text):
@@ -82,7 +84,14 @@ def describe(fleet):
     if "rss_mb" in f:
         rss = max(f["rss_mb"], get("rss_mb_max", 0))
         print(f"  server with the fleet: RSS {f['rss_mb']} MB idle, {get('rss_mb_max')} MB at most "
-              f"(VmHWM {get('hwm_mb')} MB over the whole bench), {get('fds_max', f.get('fds'))} open descriptors "
-              f"({get('fds_without')} without); target RSS <= {RSS_MB} MB: {verdict(rss <= RSS_MB)}")
+              f"(VmHWM {get('hwm_mb')} MB over the whole bench; {get('rss_mb_without')} MB before the fleet), "
+              f"{get('fds_max', f.get('fds'))} open descriptors ({get('fds_without')} without); "
+              f"target RSS <= {RSS_MB} MB: {verdict(rss <= RSS_MB)}")
+    if "cpu_server_with" in f:
+        print(f"  CPU while wrk ran with the fleet: server {f['cpu_server_with']:.1%}, postgres "
+              f"{get('cpu_postgres_with', 0):.1%}, fleet generator {get('cpu_fleet_with', 0):.1%} of the machine "
+              f"(without: {get('cpu_server_without', 0):.1%}, {get('cpu_postgres_without', 0):.1%}, "
+              f"{get('cpu_fleet_without', 0):.1%}); the rest is wrk and whatever else the machine ran")
     if fleet.counts:
         print(f"  fleet requests: {fleet.counts}")
+    print("  " + fleet.line)
