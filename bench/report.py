@@ -78,4 +78,8 @@ if profile and os.path.exists(profile):
         print("  " + " ".join(line.split())[:160])
 print()
 print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
+# Issue 17: the lists Seam reads after a token refresh, against one lock read in the same run
+# (target >= 0.25 each).
+print(f"RATIO list_locks_vs_get_lock={float(by['list_locks_100'][1]) / get:.3f}")
+print(f"RATIO list_access_codes_vs_get_lock={float(by['list_access_codes_199'][1]) / get:.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")
