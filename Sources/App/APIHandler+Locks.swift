@@ -5,17 +5,6 @@ import Locks
 import OAuth
 
 extension APIHandler {
-    func listLocks(_ input: Operations.ListLocks.Input) async throws -> Operations.ListLocks.Output {
-        let grant = try RequestAuthentication.required()
-        do {
-            let page = try await locks.list(
-                ownerID: grant.ownerID, limit: input.query.limit ?? 100, cursor: input.query.pageCursor)
-            return .ok(.init(body: .json(LockListBody(locks: page.locks.map(Self.body), nextPageCursor: page.nextCursor))))
-        } catch let error as LockError {
-            throw Self.apiError(error)
-        }
-    }
-
     func pairLock(_ input: Operations.PairLock.Input) async throws -> Operations.PairLock.Output {
         let grant = try RequestAuthentication.required()
         guard case .json(let request) = input.body else { throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send JSON.") }
