@@ -3,6 +3,7 @@ import HTTPTypes
 import LockCloudAPI
 import Locks
 import OAuth
+import Postgres
 
 extension APIHandler {
     func createAccessCode(_ input: Operations.CreateAccessCode.Input) async throws -> Operations.CreateAccessCode.Output {
@@ -84,8 +85,8 @@ extension APIHandler {
 
     static func body(_ code: AccessCode) -> AccessCodeBody {
         AccessCodeBody(
-            accessCodeId: code.id.uuidString.lowercased(), lockId: code.lockID.uuidString.lowercased(),
-            ownerId: code.ownerID.uuidString.lowercased(), name: code.name, code: code.code,
+            accessCodeId: code.id.lowercasedText, lockId: code.lockID.lowercasedText,
+            ownerId: code.ownerID.lowercasedText, name: code.name, code: code.code,
             type: code.isTimeBound ? "time_bound" : "ongoing", startsAt: code.startsAt, endsAt: code.endsAt,
             status: code.status, createdAt: code.createdAt, updatedAt: code.updatedAt,
             errors: code.errors.map { .init(code: $0.code, message: $0.message) },

@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 import Postgres
 
-/// JSON written straight into a response buffer, for the bodies Seam reads most (a lock, an
+/// JSON written byte by byte, for the bodies Seam reads most (a lock, an
 /// access code, and pages of them): Foundation's JSONEncoder boxes every value of every field
 /// and was most of the server's CPU for a page of 100 locks. One writer per body type
 /// (`LockBody+JSON.swift`, `AccessCodeBody+JSON.swift`) serves the single reads and the lists;
@@ -14,13 +14,17 @@ import Postgres
 /// free): strings escaped as RFC 8259 requires (quote, backslash, control characters), all
 /// else passed through as UTF-8, `/` not escaped (`.withoutEscapingSlashes`), timestamps as
 /// `StrictTimestampTranscoder` writes them.
+///
+/// The bytes go into an array, copied into the response's buffer once at the end: written one
+/// by one into a NIO ByteBuffer, each write paid for its checks (uniqueness, capacity,
+/// exclusive access to the buffer's storage class), over half of the server's CPU for a list.
 struct JSONWriter {
-    private(set) var buffer: ByteBuffer
+    private(set) var bytes: [UInt8] = []
     /// Whether the next member or element needs a comma before it.
     private var needsComma = false
 
     init(capacity: Int = 1024) {
-        buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        bytes.reserveCapacity(capacity)
     }
 
     // MARK: Structure
@@ -28,30 +32,30 @@ struct JSONWriter {
     /// `{ ... }`, with `body` writing its members.
     mutating func object(_ body: (inout JSONWriter) -> Void) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "{"))
+        bytes.append(UInt8(ascii: "{"))
         needsComma = false
         body(&self)
-        buffer.writeInteger(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     /// `[ ... ]` of `elements`, each written by `element`.
     mutating func array<Elements: Sequence>(_ elements: Elements, _ element: (inout JSONWriter, Elements.Element) -> Void) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "["))
+        bytes.append(UInt8(ascii: "["))
         needsComma = false
         for item in elements { element(&self, item) }
-        buffer.writeInteger(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: "]"))
         needsComma = true
     }
 
     /// `"name":` before a member's value; names are the spec's, plain ASCII that needs no escaping.
     mutating func key(_ name: StaticString) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
-        buffer.writeStaticString(name)
-        buffer.writeInteger(UInt8(ascii: "\""))
-        buffer.writeInteger(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -81,47 +85,47 @@ struct JSONWriter {
 
     mutating func null() {
         separate()
-        buffer.writeStaticString("null")
+        append("null")
         needsComma = true
     }
 
     mutating func bool(_ value: Bool) {
         separate()
-        buffer.writeStaticString(value ? "true" : "false")
+        append(value ? "true" : "false")
         needsComma = true
     }
 
     mutating func integer(_ value: Int) {
         separate()
         if value < 0 {
-            buffer.writeInteger(UInt8(ascii: "-"))
+            bytes.append(UInt8(ascii: "-"))
         }
-        writeDigits(value.magnitude, width: 1)
+        appendDigits(value.magnitude, width: 1)
         needsComma = true
     }
 
     /// As JSONEncoder writes a `Double` (the shortest text that reads back as the same value).
     mutating func double(_ value: Double) {
         separate()
-        buffer.writeString(value.description)
+        bytes.append(contentsOf: value.description.utf8)
         needsComma = true
     }
 
     mutating func string(_ value: String) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
         var value = value
         // Contiguous UTF-8 (native strings always are): copied in runs between escapes.
-        value.withUTF8 { bytes in
+        value.withUTF8 { utf8 in
             var runStart = 0
-            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart..<index]))
-                writeEscaped(byte)
+            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                appendEscaped(byte)
                 runStart = index + 1
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[runStart...]))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
@@ -133,20 +137,20 @@ struct JSONWriter {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         let (year, month, day) = CivilDate.civil(fromDays: days)
-        buffer.writeInteger(UInt8(ascii: "\""))
-        writeDigits(UInt(year), width: 4)
-        buffer.writeInteger(UInt8(ascii: "-"))
-        writeDigits(UInt(month), width: 2)
-        buffer.writeInteger(UInt8(ascii: "-"))
-        writeDigits(UInt(day), width: 2)
-        buffer.writeInteger(UInt8(ascii: "T"))
-        writeDigits(UInt(secondOfDay / 3600), width: 2)
-        buffer.writeInteger(UInt8(ascii: ":"))
-        writeDigits(UInt(secondOfDay / 60 % 60), width: 2)
-        buffer.writeInteger(UInt8(ascii: ":"))
-        writeDigits(UInt(secondOfDay % 60), width: 2)
-        buffer.writeInteger(UInt8(ascii: "Z"))
-        buffer.writeInteger(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: "\""))
+        appendDigits(UInt(year), width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt(month), width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        appendDigits(UInt(day), width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        appendDigits(UInt(secondOfDay / 3600), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt(secondOfDay / 60 % 60), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt(secondOfDay % 60), width: 2)
+        bytes.append(UInt8(ascii: "Z"))
+        bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
@@ -154,20 +158,26 @@ struct JSONWriter {
 
     /// A `200`-style response carrying what was written.
     func response(status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// What was written, as text (tests).
-    var text: String { String(buffer: buffer) }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     // MARK: Private
 
     private mutating func separate() {
-        if needsComma { buffer.writeInteger(UInt8(ascii: ",")) }
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    /// Decimal digits of `value`, zero-padded to at least `width`.
-    private mutating func writeDigits(_ value: UInt, width: Int) {
+    private mutating func append(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Decimal digits of `value`, zero-padded to at least `width` (at most 20).
+    private mutating func appendDigits(_ value: UInt, width: Int) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -179,26 +189,26 @@ struct JSONWriter {
                 storage[index] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             } while rest > 0 || storage.count - index < width
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[index...]))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: storage[index...]))
         }
     }
 
-    private mutating func writeEscaped(_ byte: UInt8) {
-        buffer.writeInteger(UInt8(ascii: "\\"))
+    private mutating func appendEscaped(_ byte: UInt8) {
+        bytes.append(UInt8(ascii: "\\"))
         switch byte {
-        case UInt8(ascii: "\""): buffer.writeInteger(UInt8(ascii: "\""))
-        case UInt8(ascii: "\\"): buffer.writeInteger(UInt8(ascii: "\\"))
-        case UInt8(ascii: "\n"): buffer.writeInteger(UInt8(ascii: "n"))
-        case UInt8(ascii: "\r"): buffer.writeInteger(UInt8(ascii: "r"))
-        case UInt8(ascii: "\t"): buffer.writeInteger(UInt8(ascii: "t"))
-        case 0x08: buffer.writeInteger(UInt8(ascii: "b"))
-        case 0x0C: buffer.writeInteger(UInt8(ascii: "f"))
+        case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
+        case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "n"))
+        case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "r"))
+        case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "t"))
+        case 0x08: bytes.append(UInt8(ascii: "b"))
+        case 0x0C: bytes.append(UInt8(ascii: "f"))
         default:
             // Another control character: \u00XX (only these reach here, so the high digit is 0 or 1).
             let low = byte & 0x0F
-            buffer.writeStaticString("u00")
-            buffer.writeInteger(UInt8(ascii: "0") + byte >> 4)
-            buffer.writeInteger(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
+            append("u00")
+            bytes.append(UInt8(ascii: "0") + byte >> 4)
+            bytes.append(low < 10 ? UInt8(ascii: "0") + low : UInt8(ascii: "a") + low - 10)
         }
     }
 }

@@ -55,8 +55,8 @@ public struct AccessCode: Sendable, Equatable {
         """
 
     /// `[{"code": ..., "message": ...}]` as stored in jsonb. Most codes have none, and jsonb
-    /// prints an empty array as exactly `[]`: answered without a JSONDecoder, which cost more
-    /// than the rest of the row (two per code, 398 for a full lock's list).
+    /// prints an empty array as exactly `[]`: answered without a JSONDecoder, which was nearly
+    /// half the cost of reading a row (two per code, 398 for a full lock's list).
     static func issues(_ json: String) throws -> [Issue] {
         if json == "[]" { return [] }
         return try JSONDecoder().decode([Issue].self, from: Data(json.utf8))
