@@ -66,16 +66,17 @@ public struct Lock: Sendable, Equatable {
         try self.init(&reader)
     }
 
-    /// What `init(row:)` reads, in its order, for a query that joins `locks k` and
-    /// `lock_models m` to `live_locks l` (the view lacks the warnings' facts and some
-    /// capabilities; it is left as it is so that other changes to it merge cleanly).
+    /// What `init(row:)` reads, in its order, for a query that joins `locks k`, `lock_models m`
+    /// and `live_codes_of(l.lock_id) c` to `live_locks l` (the view lacks the warnings' facts
+    /// and some capabilities; it is left as it is so that other changes to it merge cleanly).
+    /// `live_codes_of` is joined, not called per row: it is inlined into the statement's plan.
     static let columns: SQL = """
          l.lock_id, l.owner_id, l.name, l.model_id, l.address, l.timezone, l.latitude, l.longitude, l.bridge_id,
          l.online, l.battery_level, l.signal_quality, l.lock_state, l.door_state, l.device_time, l.created_at,
          l.updated_at, l.created_micros,
         """ + LockCapabilities.columns + """
         ,
-         k.device_time_wrong, k.keypad_locked_until, live_code_count(l.lock_id) AS live_codes
+         k.device_time_wrong, k.keypad_locked_until, c.live_codes
 
         """
 }

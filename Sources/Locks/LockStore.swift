@@ -50,6 +50,7 @@ public struct LockStore: Sendable {
             LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
             LEFT JOIN locks k ON k.lock_id = l.lock_id
             LEFT JOIN lock_models m ON m.model_id = l.model_id
+            LEFT JOIN LATERAL live_codes_of(l.lock_id) c ON true
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken), lockID]
         ).singleRow() else { return .invalidToken }
@@ -62,6 +63,7 @@ public struct LockStore: Sendable {
     /// One lock with everything `Lock(row:)` reads.
     static let selectLock: SQL = "SELECT" + Lock.columns + """
         FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id JOIN lock_models m ON m.model_id = l.model_id
+        CROSS JOIN LATERAL live_codes_of(l.lock_id) c
 
         """
 
