@@ -88,4 +88,8 @@ print(f"RATIO get_lock_vs_health={get / float(by['health'][1]):.3f}")
 if fleet and "api_p99_ratio" in fleet.figures:
     print(f"RATIO fleet_api_p99={fleet.figures['api_p99_ratio']}")
 print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
+# Issue 17: the lists Seam reads after a token refresh, against one lock read in the same run
+# (target >= 0.25 each).
+print(f"RATIO list_locks_vs_get_lock={float(by['list_locks_100'][1]) / get:.3f}")
+print(f"RATIO list_access_codes_vs_get_lock={float(by['list_access_codes_199'][1]) / get:.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")

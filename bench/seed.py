@@ -44,9 +44,29 @@ def owner(base_url, lockcloud_bin, database_url, client):
     return me["user_id"], tokens
 
 
+def seed_code_lister(base_url, lockcloud_bin, database_url, work):
+    """An owner of its own with one paired lock holding 199 online codes, its model's maximum
+    (all pending: no device answers), for the access-code list case; writes `codes_env`."""
+    client = create_client(lockcloud_bin, database_url, REDIRECT, name="Bench code lister")
+    _, tokens = owner(base_url, lockcloud_bin, database_url, client)
+    session = requests.Session()
+    session.headers["Authorization"] = "Bearer " + tokens["access_token"]
+    response = session.post(f"{base_url}/locks", json={"name": "Code lister", "timezone": "UTC"})
+    assert response.status_code == 201, response.text
+    lock = response.json()
+    for i in range(lock["max_access_codes"]):
+        response = session.post(f"{base_url}/locks/{lock['lock_id']}/access_codes",
+                                json={"name": f"Guest {i}", "code": f"{100000 + i}"})
+        assert response.status_code == 201, response.text
+    psql(database_url, "ANALYZE access_codes")
+    (work / "codes_env").write_text(f"BENCH_CODES_TOKEN={tokens['access_token']}\n"
+                                    f"BENCH_CODES_LOCK_ID={lock['lock_id']}\n")
+    print(f"seed: one lock with {lock['max_access_codes']} access codes, its own owner")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["base", "scale"])
+    parser.add_argument("command", choices=["base", "scale", "codes"])
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--bin", required=True)
     parser.add_argument("--database-url", required=True)
@@ -55,6 +75,10 @@ def main():
     parser.add_argument("--scale-locks", type=int, default=1_000_000)
     args = parser.parse_args()
     work = Path(args.workdir)
+
+    if args.command == "codes":
+        seed_code_lister(args.base_url, args.bin, args.database_url, work)
+        return
 
     if args.command == "scale":
         reader_id = (work / "reader_id").read_text().strip()

@@ -64,7 +64,7 @@ run_case() {
   shift 2
   if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $name "* ]]; then return 0; fi
   cat bench/wrk/common.lua "bench/wrk/$script" >"$work/$script"
-  case "$name" in get_lock*|list_locks*|health)
+  case "$name" in get_lock*|list_*|health)
     env "$@" wrk -t2 -c64 -d"$(( seconds / 2 + 1 ))s" -s "$work/$script" "$base" >/dev/null ;;
   post_*)
     # Writes warm up too, then the statistics are brought up to date, as autovacuum keeps them
@@ -145,6 +145,13 @@ tail -n 1 "$results"
 run_case health health.lua
 run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
 run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
+# Issue 17: a lock's access-code list at the model's maximum of 199 live codes (one default
+# page), seeded only when the case runs (its own owner, client and lock).
+if [ -z "${BENCH_CASES:-}" ] || [[ " $BENCH_CASES " == *" list_access_codes_199 "* ]]; then
+  .venv/bin/python bench/seed.py codes --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work"
+  set -a; . "$work/codes_env"; set +a
+  run_case list_access_codes_199 list_access_codes.lua BENCH_TOKEN="$BENCH_CODES_TOKEN" BENCH_CODES_LOCK_ID="$BENCH_CODES_LOCK_ID"
+fi
 next_hour=$(( ($(date +%s) / 3600 + 1) * 3600 ))
 run_case post_offline_code offline_code.lua BENCH_TOKEN="$BENCH_WRITER_TOKEN" BENCH_LOCK_IDS="$work/writer_ids" \
   BENCH_BASE_EPOCH="$next_hour"
@@ -158,7 +165,7 @@ slot_check=$(psql "$database_url" -tAc "
     || '|' || (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM access_codes WHERE is_offline
                                                GROUP BY lock_id, offline_type, slot_period) per_period)")
 if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_scale "* ]]; then
-  echo "bench: only $BENCH_CASES (no report)"; exit 0
+  echo "bench: only $BENCH_CASES (no report); CPU per case:"; cat "$work/cpu.txt"; exit 0
 fi
 echo "bench: scaling to $scale_locks locks"
 .venv/bin/python bench/seed.py scale --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work" \

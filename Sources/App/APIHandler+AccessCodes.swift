@@ -3,6 +3,7 @@ import HTTPTypes
 import LockCloudAPI
 import Locks
 import OAuth
+import Postgres
 
 extension APIHandler {
     func createAccessCode(_ input: Operations.CreateAccessCode.Input) async throws -> Operations.CreateAccessCode.Output {
@@ -47,38 +48,6 @@ extension APIHandler {
                 maxTimeRounding: rounding))
     }
 
-    func listLockAccessCodes(_ input: Operations.ListLockAccessCodes.Input) async throws -> Operations.ListLockAccessCodes.Output {
-        guard let lockID = UUID(uuidString: input.path.lockId),
-            let page = try await accessCodePage(
-                lockID: lockID, filter: Self.filter(includeEnded: input.query.includeEnded, status: input.query.status?.rawValue),
-                limit: input.query.limit, cursor: input.query.pageCursor)
-        else { return .notFound(.init(body: .json(Self.lockNotFound))) }
-        return .ok(.init(body: .json(page)))
-    }
-
-    func listAccessCodes(_ input: Operations.ListAccessCodes.Input) async throws -> Operations.ListAccessCodes.Output {
-        guard let lockID = UUID(uuidString: input.query.lockId),
-            let page = try await accessCodePage(
-                lockID: lockID, filter: Self.filter(includeEnded: input.query.includeEnded, status: input.query.status?.rawValue),
-                limit: input.query.limit, cursor: input.query.pageCursor)
-        else { return .notFound(.init(body: .json(Self.lockNotFound))) }
-        return .ok(.init(body: .json(page)))
-    }
-
-    /// A status filter names its codes; otherwise live codes, or every code with `include_ended`.
-    static func filter(includeEnded: Bool?, status: String?) -> AccessCodeStore.ListFilter {
-        if let status { return .status(status) }
-        return includeEnded == true ? .all : .live
-    }
-
-    func getAccessCode(_ input: Operations.GetAccessCode.Input) async throws -> Operations.GetAccessCode.Output {
-        let grant = try RequestAuthentication.required()
-        guard let id = UUID(uuidString: input.path.accessCodeId),
-            let code = try await accessCodes.find(ownerID: grant.ownerID, id: id)
-        else { return .notFound(.init(body: .json(Self.accessCodeNotFound))) }
-        return .ok(.init(body: .json(Self.body(code))))
-    }
-
     func updateAccessCode(_ input: Operations.UpdateAccessCode.Input) async throws -> Operations.UpdateAccessCode.Output {
         let grant = try RequestAuthentication.required()
         guard case .json(let request) = input.body else { throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send JSON.") }
@@ -112,21 +81,12 @@ extension APIHandler {
         return .ok(.init(body: .json(.init(ok: true, accessCodeId: id.uuidString.lowercased(), status: .removing))))
     }
 
-    private func accessCodePage(
-        lockID: UUID, filter: AccessCodeStore.ListFilter, limit: Int?, cursor: String?
-    ) async throws -> AccessCodeListBody? {
-        let grant = try RequestAuthentication.required()
-        guard let page = try await accessCodes.list(ownerID: grant.ownerID, lockID: lockID, filter: filter, limit: limit, cursor: cursor)
-        else { return nil }
-        return AccessCodeListBody(accessCodes: page.codes.map(Self.body), nextPageCursor: page.nextCursor)
-    }
-
     static let accessCodeNotFound = Components.Schemas._Error(errorCode: "NOT_FOUND", message: "No access code with this id.")
 
     static func body(_ code: AccessCode) -> AccessCodeBody {
         AccessCodeBody(
-            accessCodeId: code.id.uuidString.lowercased(), lockId: code.lockID.uuidString.lowercased(),
-            ownerId: code.ownerID.uuidString.lowercased(), name: code.name, code: code.code,
+            accessCodeId: code.id.lowercasedText, lockId: code.lockID.lowercasedText,
+            ownerId: code.ownerID.lowercasedText, name: code.name, code: code.code,
             type: code.isTimeBound ? "time_bound" : "ongoing", startsAt: code.startsAt, endsAt: code.endsAt,
             status: code.status, createdAt: code.createdAt, updatedAt: code.updatedAt,
             errors: code.errors.map { .init(code: $0.code, message: $0.message) },

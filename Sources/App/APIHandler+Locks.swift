@@ -3,19 +3,9 @@ import HTTPTypes
 import LockCloudAPI
 import Locks
 import OAuth
+import Postgres
 
 extension APIHandler {
-    func listLocks(_ input: Operations.ListLocks.Input) async throws -> Operations.ListLocks.Output {
-        let grant = try RequestAuthentication.required()
-        do {
-            let page = try await locks.list(
-                ownerID: grant.ownerID, limit: input.query.limit ?? 100, cursor: input.query.pageCursor)
-            return .ok(.init(body: .json(LockListBody(locks: page.locks.map(Self.body), nextPageCursor: page.nextCursor))))
-        } catch let error as LockError {
-            throw Self.apiError(error)
-        }
-    }
-
     func pairLock(_ input: Operations.PairLock.Input) async throws -> Operations.PairLock.Output {
         let grant = try RequestAuthentication.required()
         guard case .json(let request) = input.body else { throw APIError(.unsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Send JSON.") }
@@ -56,10 +46,10 @@ extension APIHandler {
 
     static func body(_ lock: Lock) -> LockBody {
         var body = LockBody(
-            lockId: lock.id.uuidString.lowercased(), name: lock.name, model: lock.model, address: lock.address,
+            lockId: lock.id.lowercasedText, name: lock.name, model: lock.model, address: lock.address,
             online: lock.online, batteryLevel: lock.batteryLevel, signalQuality: lock.signalQuality,
             location: lock.latitude.flatMap { latitude in lock.longitude.map { .init(latitude: latitude, longitude: $0) } },
-            timezone: lock.timezone, bridgeId: lock.bridgeID?.uuidString.lowercased(), lockState: lock.lockState,
+            timezone: lock.timezone, bridgeId: lock.bridgeID?.lowercasedText, lockState: lock.lockState,
             doorState: lock.doorState, deviceTime: lock.deviceTime, createdAt: lock.createdAt, updatedAt: lock.updatedAt,
             canProgramOnlineAccessCodes: lock.canProgramOnlineAccessCodes,
             canProgramOfflineAccessCodes: lock.canProgramOfflineAccessCodes, codeLengthMin: lock.codeLengthMin,

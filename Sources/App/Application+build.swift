@@ -61,7 +61,10 @@ public func buildApplication(
         database: pool, owners: oauth.owners, locks: lockStore, actions: actions,
         accessCodes: accessCodes, offlineCodes: offlineCodes,
         unlockWaitSeconds: config.unlockWaitSeconds, shutdown: shutdown, metrics: metrics, logger: logger)
-    LockReadRoute(locks: lockStore).register(on: router, routes: routes, basePath: config.basePath)
+    // The reads answering lock and access code bodies, by hand (the generator config says why).
+    LockReadRoutes(locks: lockStore, tokens: oauth.tokens).register(on: router, routes: routes, basePath: config.basePath)
+    AccessCodeReadRoutes(accessCodes: accessCodes, tokens: oauth.tokens)
+        .register(on: router, routes: routes, basePath: config.basePath)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
         serverURL: URL(string: config.basePath.isEmpty ? "/" : config.basePath)!,

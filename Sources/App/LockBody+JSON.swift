@@ -1,103 +1,85 @@
 import LockCloudAPI
 
-/// The lock object written straight to JSON text, for `LockReadRoute`. Same fields, order and
-/// formats as the generated routes' encoding of `LockBody` (every field present, `null` when
-/// unknown, timestamps through `StrictTimestampTranscoder`); `make test`'s contract run checks
-/// the answers against the spec, and a unit test checks this against JSONEncoder's output.
+/// The lock object (`#/components/schemas/Lock`) written by `JSONWriter`: the one writer of a
+/// lock for the hand-written reads (`GET /locks/{lock_id}`, `GET /locks`). Same fields and
+/// formats as `LockBody.encode(to:)`, which the generated routes (pairing, renaming) still use:
+/// every field present, `null` when unknown. A unit test checks the two agree.
 extension LockBody {
-    var jsonText: String {
-        var json = JSONText()
-        json.field("lock_id", string: lockId)
-        json.field("name", string: name)
-        json.field("model", string: model)
-        json.field("address", string: address)
-        json.field("device_type", string: deviceType)
-        json.field("online", raw: online ? "true" : "false")
-        json.field("battery_level", raw: batteryLevel.map(String.init))
-        json.field("signal_quality", raw: signalQuality.map(String.init))
-        json.field("location", raw: location.map { "{\"latitude\":\($0.latitude),\"longitude\":\($0.longitude)}" })
-        json.field("timezone", string: timezone)
-        json.field("bridge_id", string: bridgeId)
-        json.field("lock_state", string: lockState)
-        json.field("door_state", string: doorState)
-        let timestamps = StrictTimestampTranscoder()
-        json.field("device_time", string: deviceTime.flatMap { try? timestamps.encode($0) })
-        json.field("created_at", string: try? timestamps.encode(createdAt))
-        json.field("updated_at", string: try? timestamps.encode(updatedAt))
-        let warningObjects = warnings.map { warning in
-            var object = JSONText()
-            object.field("warning_code", string: warning.warningCode)
-            object.field("message", string: warning.message)
-            return object.finished()
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.member("lock_id", lockId)
+            json.member("name", name)
+            json.member("model", model)
+            json.member("address", address)
+            json.member("device_type", deviceType)
+            json.member("online", online)
+            json.member("battery_level", batteryLevel)
+            json.member("signal_quality", signalQuality)
+            json.key("location")
+            if let location {
+                json.object { json in
+                    json.key("latitude")
+                    json.double(location.latitude)
+                    json.key("longitude")
+                    json.double(location.longitude)
+                }
+            } else {
+                json.null()
+            }
+            json.member("timezone", timezone)
+            json.member("bridge_id", bridgeId)
+            json.member("lock_state", lockState)
+            json.member("door_state", doorState)
+            json.member("device_time", deviceTime)
+            json.member("created_at", createdAt)
+            json.member("updated_at", updatedAt)
+            json.key("warnings")
+            json.array(warnings) { json, warning in
+                json.object { json in
+                    json.member("warning_code", warning.warningCode)
+                    json.member("message", warning.message)
+                }
+            }
+            json.member("can_remotely_lock", canRemotelyLock)
+            json.member("can_remotely_unlock", canRemotelyUnlock)
+            json.key("supported_code_lengths")
+            json.array(supportedCodeLengths) { json, length in json.integer(length) }
+            json.member("max_active_codes_supported", maxActiveCodesSupported)
+            json.member("offline_pin_length", offlinePinLength)
+            json.key("offline_time_frame_options")
+            json.array(offlineTimeFrameOptions) { json, option in option.write(to: &json) }
+            json.member("can_program_online_access_codes", canProgramOnlineAccessCodes)
+            json.member("can_program_offline_access_codes", canProgramOfflineAccessCodes)
+            json.member("code_length_min", codeLengthMin)
+            json.member("code_length_max", codeLengthMax)
+            json.member("max_access_codes", maxAccessCodes)
         }
-        json.field("warnings", raw: "[" + warningObjects.joined(separator: ",") + "]")
-        json.field("can_remotely_lock", raw: canRemotelyLock ? "true" : "false")
-        json.field("can_remotely_unlock", raw: canRemotelyUnlock ? "true" : "false")
-        json.field("supported_code_lengths", raw: "[" + supportedCodeLengths.map(String.init).joined(separator: ",") + "]")
-        json.field("max_active_codes_supported", raw: String(maxActiveCodesSupported))
-        json.field("offline_pin_length", raw: offlinePinLength.map(String.init))
-        json.field("offline_time_frame_options", raw: "[" + offlineTimeFrameOptions.map(\.jsonText).joined(separator: ",") + "]")
-        json.field("can_program_online_access_codes", raw: canProgramOnlineAccessCodes ? "true" : "false")
-        json.field("can_program_offline_access_codes", raw: canProgramOfflineAccessCodes ? "true" : "false")
-        json.field("code_length_min", raw: String(codeLengthMin))
-        json.field("code_length_max", raw: String(codeLengthMax))
-        json.field("max_access_codes", raw: String(maxAccessCodes))
-        return json.finished()
     }
 }
 
 extension OfflineTimeFrameOptionBody {
     /// The same fields as its `encode(to:)`, nulls included.
-    var jsonText: String {
-        var json = JSONText()
-        json.field("offline_access_code_type", string: offlineAccessCodeType)
-        json.field("display_name", string: displayName)
-        json.field("min_duration", string: minDuration)
-        json.field("max_duration", string: maxDuration)
-        json.field("duration_step", string: durationStep)
-        json.field("max_codes_per_period", raw: String(maxCodesPerPeriod))
-        json.field("period", string: period)
-        json.field("is_one_time_use", raw: isOneTimeUse ? "true" : "false")
-        return json.finished()
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.member("offline_access_code_type", offlineAccessCodeType)
+            json.member("display_name", displayName)
+            json.member("min_duration", minDuration)
+            json.member("max_duration", maxDuration)
+            json.member("duration_step", durationStep)
+            json.member("max_codes_per_period", maxCodesPerPeriod)
+            json.member("period", period)
+            json.member("is_one_time_use", isOneTimeUse)
+        }
     }
 }
 
-/// A JSON object built field by field. Strings are escaped as RFC 8259 requires (quote,
-/// backslash, control characters); everything else passes through as UTF-8, and `/` is not
-/// escaped, as with the generated routes' `.withoutEscapingSlashes`.
-struct JSONText {
-    private var text = "{"
-
-    mutating func field(_ name: String, raw value: String?) {
-        if text.utf8.count > 1 { text += "," }
-        text += "\"\(name)\":"
-        text += value ?? "null"
-    }
-
-    mutating func field(_ name: String, string value: String?) {
-        field(name, raw: value.map(Self.quoted))
-    }
-
-    func finished() -> String { text + "}" }
-
-    static func quoted(_ value: String) -> String {
-        var out = "\""
-        out.reserveCapacity(value.utf8.count + 2)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
+extension LockListBody {
+    /// `{"locks": [...], "next_page_cursor": ...}`, each lock by `LockBody.write(to:)`.
+    func write(to json: inout JSONWriter) {
+        json.object { json in
+            json.key("locks")
+            json.array(locks) { json, lock in lock.write(to: &json) }
+            json.member("next_page_cursor", nextPageCursor)
         }
-        return out + "\""
     }
 }

@@ -82,8 +82,8 @@ public struct AccessCodeStore: Sendable {
             case .status(let status): [status]
             }
         let rows = try await database.query(
-            """
-            SELECT * FROM readable_access_codes
+            "SELECT" + AccessCode.columns + """
+            FROM readable_access_codes
             WHERE owner_id = $1 AND lock_id = $2 AND (created_micros, access_code_id) > ($3::bigint, $4::uuid)
               AND ($6::text[] IS NULL OR status = ANY ($6::text[]))
             ORDER BY created_micros, access_code_id LIMIT $5
@@ -97,7 +97,7 @@ public struct AccessCodeStore: Sendable {
     /// Any of the owner's codes, removed ones too (status `removed`).
     public func find(ownerID: UUID, id: UUID) async throws -> AccessCode? {
         try await database.query(
-            "SELECT * FROM readable_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
+            "SELECT" + AccessCode.columns + "FROM readable_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
         ).singleRow().map(AccessCode.init(row:))
     }
 
@@ -107,7 +107,8 @@ public struct AccessCodeStore: Sendable {
     ) async throws -> AccessCode {
         let result = try await database.transaction { connection -> Result<AccessCode, AccessCodeError> in
             guard let current = try connection.query(
-                "SELECT * FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2", [ownerID, id]
+                "SELECT" + AccessCode.columns + "FROM visible_access_codes WHERE owner_id = $1 AND access_code_id = $2",
+                [ownerID, id]
             ).singleRow().map(AccessCode.init(row:)), current.status != "removing" else { return .failure(.notFound) }
             guard !current.isOffline else { return .failure(.offlineImmutable) }
             guard let lock = try Self.lockForUpdate(ownerID: ownerID, lockID: current.lockID, on: connection) else {
@@ -270,7 +271,8 @@ public struct AccessCodeStore: Sendable {
     }
 
     static func visible(_ id: UUID, on connection: PostgresConnection) throws -> AccessCode {
-        try AccessCode(row: try connection.query("SELECT * FROM visible_access_codes WHERE access_code_id = $1", [id]).firstRow())
+        try AccessCode(row: try connection.query(
+            "SELECT" + AccessCode.columns + "FROM visible_access_codes WHERE access_code_id = $1", [id]).firstRow())
     }
 }
 

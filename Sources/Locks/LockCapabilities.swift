@@ -32,17 +32,23 @@ public struct LockCapabilities: Sendable, Equatable {
         self.offlinePinLength = offlinePinLength
     }
 
-    /// Decodes the `lock_models` columns of a row (the table's own names).
-    init(row: PostgresRow) throws {
-        canRemotelyLock = try row.decode(Bool.self, column: "supports_remote_lock")
-        canRemotelyUnlock = try row.decode(Bool.self, column: "supports_remote_unlock")
-        canProgramOnlineAccessCodes = try row.decode(Bool.self, column: "supports_online_codes")
-        canProgramOfflineAccessCodes = try row.decode(Bool.self, column: "supports_offline_codes")
-        codeLengthMin = try row.decode(Int.self, column: "code_length_min")
-        codeLengthMax = try row.decode(Int.self, column: "code_length_max")
-        maxAccessCodes = try row.decode(Int.self, column: "max_access_codes")
-        offlinePinLength = try row.decode(Int?.self, column: "offline_pin_length")
+    /// Reads the columns of `LockCapabilities.columns`, in their order.
+    init(_ reader: inout PostgresRowReader) throws {
+        canRemotelyLock = try reader.next(Bool.self)
+        canRemotelyUnlock = try reader.next(Bool.self)
+        canProgramOnlineAccessCodes = try reader.next(Bool.self)
+        canProgramOfflineAccessCodes = try reader.next(Bool.self)
+        codeLengthMin = try reader.next(Int.self)
+        codeLengthMax = try reader.next(Int.self)
+        maxAccessCodes = try reader.next(Int.self)
+        offlinePinLength = try reader.next(Int?.self)
     }
+
+    /// The `lock_models m` columns `init(_:)` reads, in its order.
+    static let columns: SQL = """
+         m.supports_remote_lock, m.supports_remote_unlock, m.supports_online_codes, m.supports_offline_codes,
+         m.code_length_min, m.code_length_max, m.max_access_codes, m.offline_pin_length
+        """
 
     /// Every length an online code may have (the table keeps min <= max).
     public var supportedCodeLengths: [Int] { Array(codeLengthMin...max(codeLengthMin, codeLengthMax)) }

@@ -10,11 +10,13 @@ public struct LockModel: Sendable, Equatable {
     public let isDefault: Bool
     public let capabilities: LockCapabilities
 
+    /// A row of `SELECT m.model_id, m.name, m.is_default, <LockCapabilities.columns>`.
     init(row: PostgresRow) throws {
-        id = try row.decode(String.self, column: "model_id")
-        name = try row.decode(String.self, column: "name")
-        isDefault = try row.decode(Bool.self, column: "is_default")
-        capabilities = try LockCapabilities(row: row)
+        var reader = PostgresRowReader(row)
+        id = try reader.next(String.self)
+        name = try reader.next(String.self)
+        isDefault = try reader.next(Bool.self)
+        capabilities = try LockCapabilities(&reader)
     }
 }
 
@@ -40,7 +42,8 @@ public struct LockModelStore: Sendable {
             after = id
         }
         let rows = try await database.query(
-            "SELECT * FROM lock_models WHERE model_id > $1 ORDER BY model_id LIMIT $2", [after, limit + 1]
+            "SELECT m.model_id, m.name, m.is_default," + LockCapabilities.columns
+                + " FROM lock_models m WHERE m.model_id > $1 ORDER BY m.model_id LIMIT $2", [after, limit + 1]
         ).rows
         let models = try rows.prefix(limit).map(LockModel.init(row:))
         let next = rows.count > limit ? models.last.map { SecretToken.base64URL(Array("model:\($0.id)".utf8)) } : nil

@@ -45,22 +45,25 @@ public struct LockStore: Sendable {
     /// owner's lock together (the same conditions as `TokenService.authenticate`).
     public func find(accessToken: String, lockID: UUID) async throws -> TokenAndLock {
         guard let row = try await database.query(
-            "SELECT t.scope AS token_scope, l.*," + Lock.warningColumns + """
+            "SELECT t.scope," + Lock.columns + """
             FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
             LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
             LEFT JOIN locks k ON k.lock_id = l.lock_id
             LEFT JOIN lock_models m ON m.model_id = l.model_id
+            LEFT JOIN LATERAL live_codes_of(l.lock_id) c ON true
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken), lockID]
         ).singleRow() else { return .invalidToken }
-        let scopes = Scope.parse(try row.decode(String.self, column: "token_scope")) ?? []
-        let lock = try row.decode(UUID?.self, column: "lock_id") == nil ? nil : try Lock(row: row)
+        let scopes = Scope.parse(try row.decode(String.self, at: 0)) ?? []
+        var lockColumns = PostgresRowReader(row, from: 1)
+        let lock = row.isNull(1) ? nil : try Lock(&lockColumns)
         return .authorized(scopes: scopes, lock: lock)
     }
 
     /// One lock with everything `Lock(row:)` reads.
-    static let selectLock: SQL = "SELECT l.*," + Lock.warningColumns + """
+    static let selectLock: SQL = "SELECT" + Lock.columns + """
         FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id JOIN lock_models m ON m.model_id = l.model_id
+        CROSS JOIN LATERAL live_codes_of(l.lock_id) c
 
         """
 

@@ -110,8 +110,8 @@ public struct OfflineCodeRegistry: Sendable {
                   'ends_at', to_char(ends_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
               FROM created
             )
-            SELECT * FROM created
-            """,
+            SELECT
+            """ + AccessCode.columns + "FROM created",
             [lockID, ownerID, name, schedule.startsAt, schedule.endsAt, String(decoding: warnings, as: UTF8.self),
              schedule.kind.rawValue, keyVersion, period, PostgresTextArray(pins), maxCodes, type.slots, OfflinePINScheme.label]
         ).singleRow() else { return nil }

@@ -39,7 +39,7 @@ extension Bool: PostgresDecodable {
 
 extension UUID: PostgresDecodable {
     public init(postgresText: String) throws {
-        guard let value = UUID(uuidString: postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "UUID") }
+        guard let value = UUID(canonicalText: postgresText) else { throw PostgresError.cannotDecode(postgresText, as: "UUID") }
         self = value
     }
 }

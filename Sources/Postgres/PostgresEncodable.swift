@@ -41,7 +41,7 @@ extension Bool: PostgresEncodable {
 }
 
 extension UUID: PostgresEncodable {
-    public var postgresText: String { uuidString.lowercased() }
+    public var postgresText: String { lowercasedText }
 }
 
 extension Date: PostgresEncodable {

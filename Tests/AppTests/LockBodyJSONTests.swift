@@ -3,10 +3,10 @@ import Foundation
 import LockCloudAPI
 import Testing
 
-@Suite("The hand-written lock JSON says what the generated encoding says")
+@Suite("JSONWriter's lock JSON says what the generated encoding says")
 struct LockBodyJSONTests {
     /// The generated routes' encoder, configured as `buildApplication` configures it.
-    static func generatedEncoding(_ body: LockBody) throws -> Any {
+    static func generatedEncoding(_ body: some Encodable) throws -> Any {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -50,12 +50,30 @@ struct LockBodyJSONTests {
                               durationStep: nil, maxCodesPerPeriod: 3, period: "day", isOneTimeUse: false),
                     ], codeLengthMin: 4, codeLengthMax: 6, maxAccessCodes: 199))
             }
-            let text = body.jsonText
+            var json = JSONWriter()
+            body.write(to: &json)
+            let text = json.text
             let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8))
             let expected = try Self.generatedEncoding(body)
             #expect((parsed as? NSDictionary) == (expected as? NSDictionary), "\(text)")
             // Every field is present, unknown ones as null, as Seam expects.
             #expect((parsed as? [String: Any])?.count == 28)
+        }
+    }
+
+    @Test("a page of locks: several, one, none; with and without a next cursor")
+    func listMatchesGeneratedEncoding() throws {
+        var withWarning = Self.lock(name: "Back \"door\"", address: "Hof 2", location: nil, deviceTime: nil)
+        withWarning.warnings = [.init(warningCode: "CODE_LIMIT_REACHED", message: "Full.")]
+        let locks = [Self.lock(name: "Front", address: nil, location: nil, deviceTime: nil), withWarning]
+        for page in [
+            LockListBody(locks: locks, nextPageCursor: "MTc5NTc3NDUzMDc1MDAwMDow"), LockListBody(locks: [locks[1]], nextPageCursor: nil),
+            LockListBody(locks: [], nextPageCursor: nil),
+        ] {
+            var json = JSONWriter()
+            page.write(to: &json)
+            let parsed = try JSONSerialization.jsonObject(with: Data(json.text.utf8))
+            #expect((parsed as? NSDictionary) == (try Self.generatedEncoding(page) as? NSDictionary), "\(json.text)")
         }
     }
 }
