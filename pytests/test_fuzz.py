@@ -51,9 +51,6 @@ def hand_written_routes():
             routes.add(f"{method.upper()} {path}")
         for path, method in re.findall(r'\badd\("(/[^"]*)", \.(\w+),', text):
             routes.add(f"{method.upper()} {path}")
-        if "LockReadRoute" in source.name:
-            template = re.search(r'static let template = "([^"]+)"', text).group(1)
-            routes.add(f"GET {template}")
     return routes
 
 
