@@ -1113,6 +1113,12 @@ class Kit:
         if not self.code_on_online_lock:
             raise Skip("no code was created")
         code_id = self.code_on_online_lock["access_code_id"]
+
+        def kinds_of_code():
+            return {e.get("event_type") for e, h, b, s in self.receiver.events()
+                    if (e.get("access_code_id") or e.get("data", {}).get("access_code_id")) == code_id}
+        # Deliveries are asynchronous: wait (on what the receiver holds) for all three before judging their order.
+        wait_for(lambda: {"access_code.created", "access_code.updated", "access_code.deleted"} <= kinds_of_code(), self.args.wait)
         order = []
         for e, h, b, s in self.receiver.events():
             kind = e.get("event_type")
@@ -1124,7 +1130,6 @@ class Kit:
 
     def c_events_seam_needs(self):
         self.needs_webhook()
-        kinds = {e.get("event_type") for e, h, b, s in self.receiver.events()}
         wanted = []
         if self.action:
             wanted.append("lock.action_completed")
@@ -1132,6 +1137,12 @@ class Kit:
             wanted += ["access_code.created", "access_code.updated", "access_code.deleted"]
         if not wanted:
             raise Skip("no action or code was made to cause events")
+
+        def received_kinds():
+            return {e.get("event_type") for e, h, b, s in self.receiver.events()}
+        # Events of the last steps (the code's deletion) may still be on their way: wait for them, up to --wait.
+        wait_for(lambda: all(k in received_kinds() for k in wanted), self.args.wait)
+        kinds = received_kinds()
         missing = [k for k in wanted if k not in kinds]
         expect(not missing, f"never received: {missing} (received: {sorted(k for k in kinds if k)})")
 

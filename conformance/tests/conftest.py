@@ -57,7 +57,7 @@ def run_kit(base_url, lock_id, workdir, name, *extra):
     command = [sys.executable, str(KIT / "run.py"), "--base-url", base_url, "--client-id", "seam",
                "--client-secret", "seamsecret", "--email", "alice@example.com", "--password", "lockcloud-demo",
                "--lock-id", lock_id, "--openapi", str(ROOT / "openapi/openapi.yaml"),
-               "--webhook-scheme", "standard-webhooks", "--wait", "15", "--junit", str(junit), "--html", str(report),
+               "--webhook-scheme", "standard-webhooks", "--wait", "30", "--junit", str(junit), "--html", str(report),
                *extra]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     outcomes = {}
