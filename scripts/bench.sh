@@ -26,8 +26,11 @@ pg_port=$(scripts/free-port.sh)
 api_port=$(scripts/free-port.sh)
 database_url="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
 server_pid=""
+pooled_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$pooled_pid" ] && kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
+  scripts/pgbouncer.sh stop "$work/pgbouncer" >/dev/null 2>&1 || true
   scripts/pg.sh purge "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -131,6 +134,29 @@ run_fleet_case() {
     || echo "bench: the fleet case failed (exit ${PIPESTATUS[0]}); see above"
 }
 
+# GET /locks/{id} through PgBouncer in transaction mode (README, Operations): a second instance
+# of the same build, LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed, its pool of 8 sharing
+# BENCH_PGBOUNCER_POOL_SIZE (8) server connections; the direct instance sits idle meanwhile. The
+# case runs right after get_lock_10k, so the two are compared on the same data and minute.
+run_pgbouncer_case() {
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_pgbouncer "* ]]; then return 0; fi
+  local bouncer_port pooled_port direct_base=$base direct_pid=$server_pid
+  bouncer_port=$(scripts/free-port.sh)
+  pooled_port=$(scripts/free-port.sh)
+  scripts/pgbouncer.sh up "$work/pgbouncer" "$bouncer_port" "$pg_port" "${BENCH_PGBOUNCER_POOL_SIZE:-8}"
+  LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed DATABASE_DIRECT_URL="$database_url" LOCKCLOUD_MIGRATE_ON_START=false \
+    LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-8} "$bin" serve --port "$pooled_port" \
+    --database-url "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud" --log-level error >"$work/pooled.log" 2>&1 &
+  pooled_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$pooled_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  base="http://127.0.0.1:$pooled_port" server_pid=$pooled_pid
+  run_case get_lock_pgbouncer get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+  base=$direct_base server_pid=$direct_pid
+  kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
+  pooled_pid=""
+  scripts/pgbouncer.sh stop "$work/pgbouncer"
+}
+
 echo "bench: pgbench -S (the database's own limit)"
 pgbench -i -q -s 10 "$database_url" >/dev/null 2>&1
 postmaster=$(head -n 1 "$work/pg/postmaster.pid")
@@ -144,6 +170,7 @@ tail -n 1 "$results"
 
 run_case health health.lua
 run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+run_pgbouncer_case
 run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
 # Issue 17: a lock's access-code list at the model's maximum of 199 live codes (one default
 # page), seeded only when the case runs (its own owner, client and lock).

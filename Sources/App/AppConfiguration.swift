@@ -7,9 +7,12 @@ import Postgres
 /// here, so a typo stops startup with a message instead of silently using a default.
 public struct AppConfiguration: Sendable {
     public var databaseURL: String
-    /// A direct connection (never through a transaction-mode pooler) for `LISTEN`: the
-    /// notifications that wake waiting locks. Empty: `databaseURL`.
-    public var databaseListenURL: String
+    /// A direct connection (never through a transaction-mode pooler) for what needs session
+    /// state: `LISTEN` (the notifications that wake waiting locks) and the migrator's advisory
+    /// lock. Empty: `databaseURL`.
+    public var databaseDirectURL: String
+    /// `.unnamed` when `databaseURL` goes through a transaction-mode pooler (PgBouncer).
+    public var preparedStatements: PreparedStatementMode
     public var host: String
     public var port: Int
     public var basePath: String
@@ -89,7 +92,8 @@ public struct AppConfiguration: Sendable {
 
     public enum Settings {
         public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
-        public static let databaseListenURL = Setting(key: ["database", "listen", "url"], defaultValue: "")
+        public static let databaseDirectURL = Setting(key: ["database", "direct", "url"], defaultValue: "")
+        public static let preparedStatements = Setting(key: ["lockcloud", "db", "prepared", "statements"], defaultValue: "named")
         public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
         public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
         public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
@@ -158,7 +162,7 @@ public struct AppConfiguration: Sendable {
         func text(_ setting: Setting) -> String {
             reader.string(
                 forKey: ConfigKey(setting.key),
-                isSecret: setting.key == Settings.databaseURL.key || setting.key == Settings.databaseListenURL.key)
+                isSecret: setting.key == Settings.databaseURL.key || setting.key == Settings.databaseDirectURL.key)
                 ?? setting.defaultValue
         }
         func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
@@ -177,7 +181,16 @@ public struct AppConfiguration: Sendable {
         }
 
         databaseURL = text(Settings.databaseURL)
-        databaseListenURL = text(Settings.databaseListenURL)
+        databaseDirectURL = text(Settings.databaseDirectURL)
+        let mode = text(Settings.preparedStatements)
+        guard let preparedStatements = PreparedStatementMode(rawValue: mode) else {
+            throw InvalidSetting(description: "\(Settings.preparedStatements.environmentVariable)=\(mode) must be named or unnamed")
+        }
+        self.preparedStatements = preparedStatements
+        // LISTEN and the migrator's lock would silently break through a transaction-mode pooler.
+        if preparedStatements == .unnamed && databaseDirectURL.isEmpty {
+            throw InvalidSetting(description: "\(Settings.preparedStatements.environmentVariable)=unnamed (a transaction-mode pooler) needs \(Settings.databaseDirectURL.environmentVariable), a direct connection for LISTEN and migrations")
+        }
         host = text(Settings.host)
         port = try integer(Settings.port, 0...65535)
         basePath = try Self.normalizedBasePath(text(Settings.basePath))
@@ -264,13 +277,18 @@ public struct AppConfiguration: Sendable {
             queryDeadline: milliseconds(databaseQueryDeadlineMilliseconds),
             cancelGrace: .milliseconds(databaseCancelGraceMilliseconds),
             tcpKeepaliveIdleSeconds: databaseKeepaliveIdleSeconds > 0 ? databaseKeepaliveIdleSeconds : nil,
-            tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds))
+            tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds),
+            preparedStatements: preparedStatements)
     }
 
-    /// The notification listener's connection: `connectionSettings` at `databaseListenURL`.
-    public var listenConnectionSettings: PostgresConnectionSettings {
+    /// The connection for session state (the notification listener, migrations):
+    /// `connectionSettings` at `databaseDirectURL`, where named statements and startup options work.
+    public var directConnectionSettings: PostgresConnectionSettings {
         var settings = connectionSettings
-        if !databaseListenURL.isEmpty { settings.url = databaseListenURL }
+        if !databaseDirectURL.isEmpty {
+            settings.url = databaseDirectURL
+            settings.preparedStatements = .named
+        }
         return settings
     }
 
