@@ -134,26 +134,34 @@ run_fleet_case() {
     || echo "bench: the fleet case failed (exit ${PIPESTATUS[0]}); see above"
 }
 
-# GET /locks/{id} through PgBouncer in transaction mode (README, Operations): a second instance
-# of the same build, LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed, its pool of 8 sharing
-# BENCH_PGBOUNCER_POOL_SIZE (8) server connections; the direct instance sits idle meanwhile. The
-# case runs right after get_lock_10k, so the two are compared on the same data and minute.
-run_pgbouncer_case() {
-  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_pgbouncer "* ]]; then return 0; fi
-  local bouncer_port pooled_port direct_base=$base direct_pid=$server_pid
-  bouncer_port=$(scripts/free-port.sh)
+# GET /locks/{id} through PgBouncer in transaction mode (README, Operations), and, to tell the
+# pooler's hop from the statements' own cost, the same unnamed statements on a direct
+# connection: each by a second instance of the same build (LOCKCLOUD_DB_PREPARED_STATEMENTS=
+# unnamed, pool of BENCH_POOL_SIZE; PgBouncer keeps BENCH_PGBOUNCER_POOL_SIZE (8) server
+# connections) while the first sits idle. They run right after get_lock_10k: same data, same minute.
+run_unnamed_case() {
+  local name=$1 url=$2
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $name "* ]]; then return 0; fi
+  local pooled_port direct_base=$base direct_pid=$server_pid
   pooled_port=$(scripts/free-port.sh)
-  scripts/pgbouncer.sh up "$work/pgbouncer" "$bouncer_port" "$pg_port" "${BENCH_PGBOUNCER_POOL_SIZE:-8}"
   LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed DATABASE_DIRECT_URL="$database_url" LOCKCLOUD_MIGRATE_ON_START=false \
     LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-8} "$bin" serve --port "$pooled_port" \
-    --database-url "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud" --log-level error >"$work/pooled.log" 2>&1 &
+    --database-url "$url" --log-level error >"$work/$name.log" 2>&1 &
   pooled_pid=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$pooled_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
   base="http://127.0.0.1:$pooled_port" server_pid=$pooled_pid
-  run_case get_lock_pgbouncer get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+  run_case "$name" get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
   base=$direct_base server_pid=$direct_pid
   kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
   pooled_pid=""
+}
+run_pgbouncer_cases() {
+  run_unnamed_case get_lock_unnamed "$database_url"
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_pgbouncer "* ]]; then return 0; fi
+  local bouncer_port
+  bouncer_port=$(scripts/free-port.sh)
+  scripts/pgbouncer.sh up "$work/pgbouncer" "$bouncer_port" "$pg_port" "${BENCH_PGBOUNCER_POOL_SIZE:-8}"
+  run_unnamed_case get_lock_pgbouncer "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud"
   scripts/pgbouncer.sh stop "$work/pgbouncer"
 }
 
@@ -170,7 +178,7 @@ tail -n 1 "$results"
 
 run_case health health.lua
 run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
-run_pgbouncer_case
+run_pgbouncer_cases
 run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
 # Issue 17: a lock's access-code list at the model's maximum of 199 live codes (one default
 # page), seeded only when the case runs (its own owner, client and lock).
