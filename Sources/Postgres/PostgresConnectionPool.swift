@@ -34,18 +34,26 @@ public final class PostgresConnectionPool: Sendable {
     private let expiryTimer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
-    private let inUseGauge = Gauge(label: "lockcloud_db_pool_in_use")
-    private let waitingGauge = Gauge(label: "lockcloud_db_pool_waiting")
-    private let timeoutCounter = Counter(label: "lockcloud_db_pool_acquire_timeouts_total")
+    private let inUseGauge: Gauge
+    private let waitingGauge: Gauge
+    private let timeoutCounter: Counter
 
-    public init(connection: PostgresConnectionSettings, pool: PostgresPoolSettings, logger: Logger) {
+    /// `metricsPrefix` names the pool's gauges and counter (`<prefix>_in_use` and so on), so a
+    /// second pool (the read replica's) is told apart from the primary's.
+    public init(
+        connection: PostgresConnectionSettings, pool: PostgresPoolSettings, logger: Logger,
+        metricsPrefix: String = "lockcloud_db_pool"
+    ) {
         self.settings = pool
         self.logger = logger
+        self.inUseGauge = Gauge(label: metricsPrefix + "_in_use")
+        self.waitingGauge = Gauge(label: metricsPrefix + "_waiting")
+        self.timeoutCounter = Counter(label: metricsPrefix + "_acquire_timeouts_total")
         let connections = (0..<pool.size).map { _ in PostgresConnection(settings: connection, logger: logger) }
         self.state = NIOLockedValueBox(State(idle: connections))
         self.threadPool = NIOThreadPool(numberOfThreads: pool.size)
         self.threadPool.start()
-        Gauge(label: "lockcloud_db_pool_size").record(pool.size)
+        Gauge(label: metricsPrefix + "_size").record(pool.size)
         // Acquire timeouts are checked this often, so a waiter fails at most this much late.
         let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
             initialDelay: .milliseconds(25), delay: .milliseconds(25)
