@@ -10,6 +10,11 @@ public struct AppConfiguration: Sendable {
     /// A direct connection (never through a transaction-mode pooler) for `LISTEN`: the
     /// notifications that wake waiting locks. Empty: `databaseURL`.
     public var databaseListenURL: String
+    /// A streaming replica for the reads that allow it (README, Operations: read replicas).
+    /// Empty: every read on `databaseURL`.
+    public var databaseReadURL: String
+    /// Milliseconds a failed read replica is left alone before one read probes it again.
+    public var databaseReadBackOffMilliseconds: Int
     public var host: String
     public var port: Int
     public var basePath: String
@@ -90,6 +95,8 @@ public struct AppConfiguration: Sendable {
     public enum Settings {
         public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
         public static let databaseListenURL = Setting(key: ["database", "listen", "url"], defaultValue: "")
+        public static let databaseReadURL = Setting(key: ["database", "read", "url"], defaultValue: "")
+        public static let databaseReadBackOff = Setting(key: ["lockcloud", "db", "read", "backoff", "ms"], defaultValue: "5000")
         public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
         public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
         public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
@@ -158,7 +165,7 @@ public struct AppConfiguration: Sendable {
         func text(_ setting: Setting) -> String {
             reader.string(
                 forKey: ConfigKey(setting.key),
-                isSecret: setting.key == Settings.databaseURL.key || setting.key == Settings.databaseListenURL.key)
+                isSecret: [Settings.databaseURL.key, Settings.databaseListenURL.key, Settings.databaseReadURL.key].contains(setting.key))
                 ?? setting.defaultValue
         }
         func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
@@ -178,6 +185,8 @@ public struct AppConfiguration: Sendable {
 
         databaseURL = text(Settings.databaseURL)
         databaseListenURL = text(Settings.databaseListenURL)
+        databaseReadURL = text(Settings.databaseReadURL)
+        databaseReadBackOffMilliseconds = try integer(Settings.databaseReadBackOff, 1...600_000)
         host = text(Settings.host)
         port = try integer(Settings.port, 0...65535)
         basePath = try Self.normalizedBasePath(text(Settings.basePath))
@@ -271,6 +280,16 @@ public struct AppConfiguration: Sendable {
     public var listenConnectionSettings: PostgresConnectionSettings {
         var settings = connectionSettings
         if !databaseListenURL.isEmpty { settings.url = databaseListenURL }
+        return settings
+    }
+
+    /// The read replica's connections, if there is one: `connectionSettings` at
+    /// `databaseReadURL`, named apart in `pg_stat_activity`.
+    public var readConnectionSettings: PostgresConnectionSettings? {
+        guard !databaseReadURL.isEmpty else { return nil }
+        var settings = connectionSettings
+        settings.url = databaseReadURL
+        settings.applicationName = "lockcloud-read"
         return settings
     }
 
