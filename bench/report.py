@@ -92,4 +92,8 @@ print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
 # (target >= 0.25 each).
 print(f"RATIO list_locks_vs_get_lock={float(by['list_locks_100'][1]) / get:.3f}")
 print(f"RATIO list_access_codes_vs_get_lock={float(by['list_access_codes_199'][1]) / get:.3f}")
+# Issue 20: the same list with the read pool on a streaming replica, against the direct run.
+if "list_locks_100_replica" in by:
+    print(f"RATIO list_locks_replica_vs_direct="
+          f"{float(by['list_locks_100_replica'][1]) / float(by['list_locks_100'][1]):.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")
