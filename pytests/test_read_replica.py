@@ -103,6 +103,13 @@ class Setup:
         self.get(path, **kwargs)
         return self.reads().get("replica", 0) == before + 1
 
+    def lock_listed_by_the_replica(self, name):
+        """A new lock, once the replica has caught up and served a list with it."""
+        lock_id = self.send("POST", "/locks", {"name": name, "timezone": "UTC"})["lock_id"]
+        self.replica.catch_up()
+        wait_until(lambda: self.served_by_replica("/locks?limit=100"), timeout=30)
+        return lock_id
+
     def lock_name(self, lock_id):
         return [lock["name"] for lock in self.get("/locks?limit=100")["locks"] if lock["lock_id"] == lock_id]
 
@@ -165,9 +172,7 @@ def test_a_write_is_read_back_at_once_whatever_the_replica_has_replayed(replicat
 
 def test_a_paused_replica_is_never_read_stale_and_is_read_again_once_it_replays(replicated):
     r = replicated
-    lock_id = r.send("POST", "/locks", {"name": "Garage", "timezone": "UTC"})["lock_id"]
-    r.replica.catch_up()
-    wait_until(lambda: r.served_by_replica("/locks?limit=100"), timeout=30)
+    lock_id = r.lock_listed_by_the_replica("Garage")
     r.replica.pause()
     psql(r.primary.url, f"UPDATE locks SET name = 'Garage, renamed' WHERE lock_id = '{lock_id}'")
     code_id = r.send("POST", f"/locks/{lock_id}/access_codes", {"code": "7713"})["access_code_id"]
@@ -192,9 +197,7 @@ def test_a_paused_replica_is_never_read_stale_and_is_read_again_once_it_replays(
 
 def test_reads_fall_back_to_the_primary_while_the_replica_is_stopped_and_return_when_it_is_back(replicated):
     r = replicated
-    lock_id = r.send("POST", "/locks", {"name": "Shed", "timezone": "UTC"})["lock_id"]
-    r.replica.catch_up()
-    wait_until(lambda: r.served_by_replica("/locks?limit=100"), timeout=30)
+    lock_id = r.lock_listed_by_the_replica("Shed")
     r.replica.stop()
     before = r.reads()
     for i in range(10):
