@@ -10,10 +10,16 @@ import NIOConcurrencyHelpers
 /// fails (down, erroring, out of connections) is skipped for a back-off (`ReplicaHealth`), so
 /// reads fall back at once instead of each waiting for it.
 ///
-/// The replica's replay position is cached: a position read earlier is never ahead of the
-/// truth, so comparing with it is safe, and a read finds it behind only after new writes; then
-/// one short statement (`pg_last_wal_replay_lsn()`) refreshes it before deciding. It is read in
-/// its own statement before the read's: a snapshot taken after it includes all it replayed.
+/// The replay position (`pg_last_wal_replay_lsn()`) is read in a statement of its own before
+/// the read's, in the same session (`PostgresConnectionPool.withPinnedConnection`): a snapshot
+/// taken after it includes all it had replayed. (Checked inside the read's own statement, the
+/// position would be read after the snapshot was taken, and could vouch for more than it shows.)
+/// It is cached per session: a position read earlier in a session is never ahead of that
+/// session's truth, so only a read that finds it behind (there were writes since) looks again.
+/// Per session, not per pool, because a crashed replica restarts at an older state, and a read
+/// URL naming several replicas (a DNS reader endpoint) reaches a different one per connection:
+/// a new session starts with no position, and a read whose session changed under it (the
+/// connection broke and reconnected) is thrown away and run on the primary.
 public final class ReadReplica: Sendable {
     /// Where a read was served, the `outcome` label of `lockcloud_db_replica_reads_total`.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -29,7 +35,8 @@ public final class ReadReplica: Sendable {
 
     public let pool: PostgresConnectionPool
     private let logger: Logger
-    private let replayed = NIOLockedValueBox<WALPosition?>(nil)
+    /// Per connection: the session it had and the replay position that session reported.
+    private let replayed = NIOLockedValueBox<[UInt64: (session: UInt64, position: WALPosition)]>([:])
     private let health: NIOLockedValueBox<ReplicaHealth>
     private let counters: [Outcome: Counter]
 
@@ -58,12 +65,14 @@ public final class ReadReplica: Sendable {
         let admission = health.withLockedValue { $0.admit(now: .now) }
         if admission == .skip { return try await primary(.primaryReplicaDown, onPrimary) }
         do {
-            guard try await hasReplayed(position) else {
-                markAnswered(admission)
-                return try await primary(.primaryReplicaBehind, onPrimary)
+            let attempt = try await pool.withPinnedConnection { connection -> ReplicaAttempt<T> in
+                guard let session = try await sessionHasReplayed(position, connection) else { return .behind }
+                let value = try await onReplica()
+                // A session that changed under the read (reconnected) was never checked.
+                return connection.sessionNumber == session ? .served(value) : .behind
             }
-            let value = try await onReplica()
             markAnswered(admission)
+            guard case .served(let value) = attempt else { return try await primary(.primaryReplicaBehind, onPrimary) }
             counters[.replica]?.increment()
             return value
         } catch let error as PostgresError where !Task.isCancelled {
@@ -82,21 +91,21 @@ public final class ReadReplica: Sendable {
         return try await body()
     }
 
-    /// Whether the replica has replayed `position`: from the cache if it already had, else from
-    /// a fresh look. A server that is not in recovery (a promoted replica, a wrong URL) is not
-    /// a replica whose position means anything: that is a failure.
-    private func hasReplayed(_ position: WALPosition) async throws -> Bool {
-        if let known = replayed.withLockedValue({ $0 }), known >= position { return true }
+    /// The pinned connection's session number if that session has replayed `position` (known
+    /// from earlier in the session, else asked now), nil if it has not. A server that is not in
+    /// recovery (a promoted replica, a wrong URL) has no replay position that means anything:
+    /// that is a failure.
+    private func sessionHasReplayed(_ position: WALPosition, _ connection: PostgresConnection) async throws -> UInt64? {
+        let known = replayed.withLockedValue { $0[connection.id] }
+        if let known, known.session == connection.sessionNumber, known.position >= position { return known.session }
         let row = try await pool.query(WALPosition.replayStatement).singleRow()
         guard let bytes = try row?.decode(Int64?.self, at: 0) else {
             throw PostgresError(.misuse, "the read replica is not in recovery (pg_last_wal_replay_lsn() is NULL)")
         }
-        let now = WALPosition(bytes: bytes)
-        let best = replayed.withLockedValue { known in
-            if known.map({ $0 < now }) ?? true { known = now }
-            return known!
-        }
-        return best >= position
+        // The session that answered: the statement may have opened a new one.
+        let session = connection.sessionNumber, now = WALPosition(bytes: bytes)
+        replayed.withLockedValue { $0[connection.id] = (session, now) }
+        return now >= position ? session : nil
     }
 
     /// Logged once per outage: when the replica first fails, and when a probe finds it back.
@@ -117,4 +126,11 @@ public final class ReadReplica: Sendable {
         health.withLockedValue { $0.succeeded() }
         logger.info("read replica answers again: reads that allow it use it")
     }
+}
+
+/// What a read on the replica's session came to: its value, or "behind" (the session had not
+/// replayed the position, or changed under the read).
+private enum ReplicaAttempt<T: Sendable>: Sendable {
+    case served(T)
+    case behind
 }
