@@ -92,6 +92,12 @@ print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
 # (target >= 0.25 each).
 print(f"RATIO list_locks_vs_get_lock={float(by['list_locks_100'][1]) / get:.3f}")
 print(f"RATIO list_access_codes_vs_get_lock={float(by['list_access_codes_199'][1]) / get:.3f}")
+# Issue 20: the same read through PgBouncer in transaction mode (unnamed statements), same run.
+# get_lock_unnamed: the same unnamed statements without the pooler, so the two costs separate.
+if "get_lock_pgbouncer" in by:
+    print(f"RATIO get_lock_pgbouncer_vs_direct={float(by['get_lock_pgbouncer'][1]) / get:.3f}")
+if "get_lock_unnamed" in by:
+    print(f"RATIO get_lock_unnamed_vs_direct={float(by['get_lock_unnamed'][1]) / get:.3f}")
 # Issue 20: the same list with the read pool on a streaming replica, against the direct run.
 if "list_locks_100_replica" in by:
     print(f"RATIO list_locks_replica_vs_direct="

@@ -28,10 +28,13 @@ pg_port=$(scripts/free-port.sh)
 api_port=$(scripts/free-port.sh)
 database_url="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
 server_pid=""
+pooled_pid=""
 replica_server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "$pooled_pid" ] && kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
   [ -n "$replica_server_pid" ] && kill "$replica_server_pid" 2>/dev/null && wait "$replica_server_pid" 2>/dev/null
+  scripts/pgbouncer.sh stop "$work/pgbouncer" >/dev/null 2>&1 || true
   scripts/pg.sh purge "$work/pg-replica" >/dev/null 2>&1 || true
   scripts/pg.sh purge "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -136,6 +139,37 @@ run_fleet_case() {
     || echo "bench: the fleet case failed (exit ${PIPESTATUS[0]}); see above"
 }
 
+# GET /locks/{id} through PgBouncer in transaction mode (README, Operations), and, to tell the
+# pooler's hop from the statements' own cost, the same unnamed statements on a direct
+# connection: each by a second instance of the same build (LOCKCLOUD_DB_PREPARED_STATEMENTS=
+# unnamed, pool of BENCH_POOL_SIZE; PgBouncer keeps BENCH_PGBOUNCER_POOL_SIZE (8) server
+# connections) while the first sits idle. They run right after get_lock_10k: same data, same minute.
+run_unnamed_case() {
+  local name=$1 url=$2
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" $name "* ]]; then return 0; fi
+  local pooled_port direct_base=$base direct_pid=$server_pid
+  pooled_port=$(scripts/free-port.sh)
+  LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed DATABASE_DIRECT_URL="$database_url" LOCKCLOUD_MIGRATE_ON_START=false \
+    LOCKCLOUD_DB_POOL_SIZE=${BENCH_POOL_SIZE:-8} "$bin" serve --port "$pooled_port" \
+    --database-url "$url" --log-level error >"$work/$name.log" 2>&1 &
+  pooled_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$pooled_port/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  base="http://127.0.0.1:$pooled_port" server_pid=$pooled_pid
+  run_case "$name" get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+  base=$direct_base server_pid=$direct_pid
+  kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
+  pooled_pid=""
+}
+run_pgbouncer_cases() {
+  run_unnamed_case get_lock_unnamed "$database_url"
+  if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_pgbouncer "* ]]; then return 0; fi
+  local bouncer_port
+  bouncer_port=$(scripts/free-port.sh)
+  scripts/pgbouncer.sh up "$work/pgbouncer" "$bouncer_port" "$pg_port" "${BENCH_PGBOUNCER_POOL_SIZE:-8}"
+  run_unnamed_case get_lock_pgbouncer "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud"
+  scripts/pgbouncer.sh stop "$work/pgbouncer"
+}
+
 echo "bench: pgbench -S (the database's own limit)"
 pgbench -i -q -s 10 "$database_url" >/dev/null 2>&1
 postmaster=$(head -n 1 "$work/pg/postmaster.pid")
@@ -149,6 +183,7 @@ tail -n 1 "$results"
 
 run_case health health.lua
 run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
+run_pgbouncer_cases
 run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
 . bench/replica_case.sh
 # Issue 17: a lock's access-code list at the model's maximum of 199 live codes (one default

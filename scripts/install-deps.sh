@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what LockCloud needs and is missing: Debian packages (PostgreSQL server and client,
-# libpq and OpenSSL headers, pkg-config, curl; for tests also chromium and chromium-driver) and a
+# libpq and OpenSSL headers, pkg-config, curl; for tests also chromium, chromium-driver and pgbouncer) and a
 # Python virtualenv in .venv with the test tools (pytests/requirements.txt). Safe to run again: it only installs what is missing.
 #   scripts/install-deps.sh          packages for `make run`
 #   scripts/install-deps.sh --test   also the Python test tools
@@ -18,6 +18,8 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 packages=(postgresql postgresql-contrib libpq-dev libssl-dev pkg-config curl)
 # The sign-in pages are also tested in a real headless browser.
 [ "$want_test" = 1 ] && packages+=(chromium chromium-driver)
+# The HTTP tests and the bench also run LockCloud through PgBouncer in transaction mode.
+[ "$want_test" = 1 ] && packages+=(pgbouncer)
 [ "$want_bench" = 1 ] && packages+=(wrk)
 for pkg in "${packages[@]}"; do
   have_pkg "$pkg" || missing+=("$pkg")

@@ -6,6 +6,10 @@
 #                   negative mode (invalid data for every operation: never a 5xx)
 #   4. faults       the short fault suite
 #   5. conformance  the Seam-compatibility kit (conformance/) against LockCloud, and its own tests
+# The shared server of stages 2-3 reaches PostgreSQL through PgBouncer in transaction mode
+# (scripts/pgbouncer.sh, LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed), as a vendor running many
+# instances would; the Swift tests, the servers the tests start themselves, the faults and the
+# kit use direct connections, so both paths are covered.
 # The server must outlive all of it: a server that died fails the run, with its log.
 # The cluster, the server and the temporary folder are removed on exit, pass or fail.
 set -uo pipefail
@@ -19,6 +23,7 @@ chmod 755 "$work"   # the postgres OS user (as root) must reach the cluster fold
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  scripts/pgbouncer.sh stop "$work/pgbouncer" >/dev/null 2>&1
   scripts/pg.sh purge "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -35,6 +40,10 @@ export LOCKCLOUD_TEST_WORKDIR="$work"
 export LOCKCLOUD_HEARTBEAT_TIMEOUT_SECONDS=3 LOCKCLOUD_ACTION_TIMEOUT_SECONDS=4 LOCKCLOUD_UNLOCK_WAIT_SECONDS=3
 export LOCKCLOUD_KEY_ENCRYPTION_KEY=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
 echo "test: throwaway PostgreSQL on 127.0.0.1:$pg_port"
+bouncer_port=$(scripts/free-port.sh)
+scripts/pgbouncer.sh up "$work/pgbouncer" "$bouncer_port" "$pg_port" 4 || { echo "test: could not start PgBouncer" >&2; exit 1; }
+export LOCKCLOUD_TEST_PGBOUNCER_ADMIN_URL="postgresql://postgres@127.0.0.1:$bouncer_port/pgbouncer"
+echo "test: PgBouncer (transaction mode, 4 server connections) on 127.0.0.1:$bouncer_port"
 
 echo "test: building"
 swift build --build-tests >"$work/build.log" 2>&1
@@ -70,9 +79,11 @@ export LOCKCLOUD_URL="http://127.0.0.1:$api_port"
 export LOCKCLOUD_BIN="$bin"
 # The shared server registers webhooks to loopback receivers but delivers none: the webhook
 # tests start delivering instances of their own, so what they count is theirs alone.
+# Its pool goes through PgBouncer; LISTEN and migrations take the direct URL.
 LOCKCLOUD_WEBHOOK_ALLOW_HTTP=true LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true LOCKCLOUD_WEBHOOK_DELIVERY=false \
-  "$bin" serve --port "$api_port" --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning \
-  >"$work/server.log" 2>&1 &
+  LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed DATABASE_DIRECT_URL="$LOCKCLOUD_TEST_DATABASE_URL" \
+  "$bin" serve --port "$api_port" --database-url "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud" \
+  --log-level warning >"$work/server.log" 2>&1 &
 server_pid=$!
 export LOCKCLOUD_SERVER_PID=$server_pid   # the pytest fixtures fail the test during which it dies
 # Alive, not a zombie (dead, not yet reaped: kill -0 still succeeds on one).

@@ -7,9 +7,12 @@ import Postgres
 /// here, so a typo stops startup with a message instead of silently using a default.
 public struct AppConfiguration: Sendable {
     public var databaseURL: String
-    /// A direct connection (never through a transaction-mode pooler) for `LISTEN`: the
-    /// notifications that wake waiting locks. Empty: `databaseURL`.
-    public var databaseListenURL: String
+    /// A direct connection (never through a transaction-mode pooler) for what needs session
+    /// state: `LISTEN` (the notifications that wake waiting locks) and the migrator's advisory
+    /// lock. Empty: `databaseURL`.
+    public var databaseDirectURL: String
+    /// `.unnamed` when `databaseURL` goes through a transaction-mode pooler (PgBouncer).
+    public var preparedStatements: PreparedStatementMode
     /// A streaming replica for the reads that allow it (README, Operations: read replicas).
     /// Empty: every read on `databaseURL`.
     public var databaseReadURL: String
@@ -94,7 +97,8 @@ public struct AppConfiguration: Sendable {
 
     public enum Settings {
         public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
-        public static let databaseListenURL = Setting(key: ["database", "listen", "url"], defaultValue: "")
+        public static let databaseDirectURL = Setting(key: ["database", "direct", "url"], defaultValue: "")
+        public static let preparedStatements = Setting(key: ["lockcloud", "db", "prepared", "statements"], defaultValue: "named")
         public static let databaseReadURL = Setting(key: ["database", "read", "url"], defaultValue: "")
         public static let databaseReadBackOff = Setting(key: ["lockcloud", "db", "read", "backoff", "ms"], defaultValue: "5000")
         public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
@@ -165,7 +169,7 @@ public struct AppConfiguration: Sendable {
         func text(_ setting: Setting) -> String {
             reader.string(
                 forKey: ConfigKey(setting.key),
-                isSecret: [Settings.databaseURL.key, Settings.databaseListenURL.key, Settings.databaseReadURL.key].contains(setting.key))
+                isSecret: [Settings.databaseURL.key, Settings.databaseDirectURL.key, Settings.databaseReadURL.key].contains(setting.key))
                 ?? setting.defaultValue
         }
         func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
@@ -184,7 +188,16 @@ public struct AppConfiguration: Sendable {
         }
 
         databaseURL = text(Settings.databaseURL)
-        databaseListenURL = text(Settings.databaseListenURL)
+        databaseDirectURL = text(Settings.databaseDirectURL)
+        let mode = text(Settings.preparedStatements)
+        guard let preparedStatements = PreparedStatementMode(rawValue: mode) else {
+            throw InvalidSetting(description: "\(Settings.preparedStatements.environmentVariable)=\(mode) must be named or unnamed")
+        }
+        self.preparedStatements = preparedStatements
+        // LISTEN and the migrator's lock would silently break through a transaction-mode pooler.
+        if preparedStatements == .unnamed && databaseDirectURL.isEmpty {
+            throw InvalidSetting(description: "\(Settings.preparedStatements.environmentVariable)=unnamed (a transaction-mode pooler) needs \(Settings.databaseDirectURL.environmentVariable), a direct connection for LISTEN and migrations")
+        }
         databaseReadURL = text(Settings.databaseReadURL)
         databaseReadBackOffMilliseconds = try integer(Settings.databaseReadBackOff, 1...600_000)
         host = text(Settings.host)
@@ -273,22 +286,30 @@ public struct AppConfiguration: Sendable {
             queryDeadline: milliseconds(databaseQueryDeadlineMilliseconds),
             cancelGrace: .milliseconds(databaseCancelGraceMilliseconds),
             tcpKeepaliveIdleSeconds: databaseKeepaliveIdleSeconds > 0 ? databaseKeepaliveIdleSeconds : nil,
-            tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds))
+            tcpUserTimeout: milliseconds(databaseTCPUserTimeoutMilliseconds),
+            preparedStatements: preparedStatements)
     }
 
-    /// The notification listener's connection: `connectionSettings` at `databaseListenURL`.
-    public var listenConnectionSettings: PostgresConnectionSettings {
+    /// The connection for session state (the notification listener, migrations):
+    /// `connectionSettings` at `databaseDirectURL`, where named statements and startup options work.
+    public var directConnectionSettings: PostgresConnectionSettings {
         var settings = connectionSettings
-        if !databaseListenURL.isEmpty { settings.url = databaseListenURL }
+        if !databaseDirectURL.isEmpty {
+            settings.url = databaseDirectURL
+            settings.preparedStatements = .named
+        }
         return settings
     }
 
     /// The read replica's connections, if there is one: `connectionSettings` at
-    /// `databaseReadURL`, named apart in `pg_stat_activity`.
+    /// `databaseReadURL`, named apart in `pg_stat_activity`. Direct, like `databaseDirectURL`
+    /// (named statements, startup options): a replica read checks the replay position and
+    /// reads in one server session, which a transaction-mode pooler would not keep.
     public var readConnectionSettings: PostgresConnectionSettings? {
         guard !databaseReadURL.isEmpty else { return nil }
         var settings = connectionSettings
         settings.url = databaseReadURL
+        settings.preparedStatements = .named
         settings.applicationName = "lockcloud-read"
         return settings
     }

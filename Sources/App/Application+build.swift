@@ -30,11 +30,16 @@ public func buildApplication(
     }
     let pool = PostgresConnectionPool(connection: config.connectionSettings, pool: config.poolSettings, logger: logger)
     if config.migrateOnStart {
+        // On the direct connection: the migrator holds an advisory lock for the whole run.
+        let migrationPool = PostgresConnectionPool(
+            connection: config.directConnectionSettings, pool: .init(size: 1, acquireTimeout: .seconds(600)), logger: logger)
         do {
             let migrations = try Migration.load(from: config.migrationsDirectory)
-            let report = try await Migrator(pool: pool, logger: logger).migrate(migrations)
+            let report = try await Migrator(pool: migrationPool, logger: logger).migrate(migrations)
+            await migrationPool.shutdown()
             logger.info("database schema is current", metadata: ["applied": "\(report.applied.count)", "already": "\(report.alreadyApplied)"])
         } catch {
+            await migrationPool.shutdown()
             await pool.shutdown()
             throw error
         }
@@ -80,7 +85,7 @@ public func buildApplication(
         apps: ConnectedAppStore(database: pool), activity: OwnerActivity(database: pool)
     ).register(on: router, routes: routes)
     let deviceNotifications = DeviceCommandNotifications(
-        gateway: gateway, settings: config.listenConnectionSettings, logger: logger)
+        gateway: gateway, settings: config.directConnectionSettings, logger: logger)
     // Long polls answer when the HTTP server is about to stop, so its wait for them is short.
     shutdown.whenStopping { deviceNotifications.waiters.shutDown() }
     DeviceGatewayRoutes(

@@ -13,7 +13,8 @@ import Darwin
 /// and every call blocks that thread (a dedicated pool thread, never an event loop).
 ///
 /// Statements are prepared on first use and cached by text, so each request costs one round
-/// trip (`PQexecPrepared`) instead of a parse and plan every time.
+/// trip (`PQexecPrepared`) instead of a parse and plan every time; or, behind a transaction-mode
+/// pooler (`PreparedStatementMode.unnamed`), sent whole each time as the unnamed statement.
 public final class PostgresConnection: @unchecked Sendable {
     /// Why a statement was interrupted, for the error its caller gets.
     enum Interruption { case deadline, cancelled }
@@ -102,7 +103,14 @@ public final class PostgresConnection: @unchecked Sendable {
         // print them to stderr, outside our logging.
         PQsetNoticeProcessor(newHandle, { _, _ in }, nil)
         // Fixed session settings, so text output of timestamps has one shape everywhere.
-        try executeScript("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'")
+        // TimeZone and DateStyle are also safe behind PgBouncer in transaction mode: the server
+        // reports them (ParameterStatus), PgBouncer keeps them per client and sets them on
+        // whichever server connection serves that client next. bytea_output is not reported, so
+        // there it is left at the server's default, which is hex.
+        switch settings.preparedStatements {
+        case .named: try executeScript("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET bytea_output = 'hex'")
+        case .unnamed: try executeScript("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'")
+        }
     }
 
     /// Closes the connection; the next `ensureUsable` opens a new one.
@@ -121,13 +129,27 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) throws -> PostgresResult {
         guard let handle else { throw PostgresError(.connectionLost, "connection is closed") }
-        let name = try preparedStatementName(for: sql, parameterCount: parameters.count, handle: handle)
+        let name: String? =
+            switch settings.preparedStatements {
+            case .named: try preparedStatementName(for: sql, parameterCount: parameters.count, handle: handle)
+            case .unnamed: nil
+            }
+        try send(sql, name: name, parameters, handle: handle)
+        return try awaitResult(handle)
+    }
+
+    /// Sends one statement: the named one prepared on this connection, or (no name) the whole
+    /// text as the unnamed statement, parsed, bound and executed in the same round trip.
+    private func send(_ sql: SQL, name: String?, _ parameters: [(any PostgresEncodable)?], handle: OpaquePointer) throws {
         let texts = try Self.parameterTexts(parameters)
         let sent = withOptionalCStringArray(texts) { pointers in
-            PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+            if let name {
+                PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+            } else {
+                PQsendQueryParams(handle, sql.text, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            }
         }
         guard sent == 1 else { throw connectionError(handle: handle, fallback: "could not send the statement") }
-        return try awaitResult(handle)
     }
 
     /// Collects the answer to the statement just sent, blocking this (pool) thread, but never
@@ -237,14 +259,17 @@ public final class PostgresConnection: @unchecked Sendable {
     /// socket's send buffer were full, which a statement of a few hundred bytes on an idle
     /// connection never finds.
     func sendPrepared(_ sql: SQL, _ parameters: [(any PostgresEncodable)?]) throws -> Int32? {
-        guard let handle, let name = preparedStatements[sql.text], PQstatus(handle) == CONNECTION_OK,
+        guard let handle, PQstatus(handle) == CONNECTION_OK,
             PQtransactionStatus(handle) == PQTRANS_IDLE, !Self.socketHasPendingInput(handle)
         else { return nil }
-        let texts = try Self.parameterTexts(parameters)
-        let sent = withOptionalCStringArray(texts) { pointers in
-            PQsendQueryPrepared(handle, name, Int32(pointers.count), pointers, nil, nil, 0)
+        let name: String?
+        switch settings.preparedStatements {
+        case .named:
+            guard let prepared = preparedStatements[sql.text] else { return nil }
+            name = prepared
+        case .unnamed: name = nil
         }
-        guard sent == 1 else { throw connectionError(handle: handle, fallback: "could not send the statement") }
+        try send(sql, name: name, parameters, handle: handle)
         pendingOutcome = nil
         return PQsocket(handle)
     }

@@ -1,3 +1,16 @@
+/// Whether statements get server-side names, kept per connection.
+public enum PreparedStatementMode: String, Sendable, CaseIterable {
+    /// Each statement is prepared once per connection under a name (`PQsendPrepare`) and then
+    /// only bound and executed: the cheapest for the server, but the name lives in the backend
+    /// session, which a transaction-mode pooler hands to other clients between transactions.
+    case named
+    /// Every statement is parsed, bound and executed in one round trip as the unnamed statement
+    /// (`PQsendQueryParams`), and no session state is relied on: for PgBouncer in transaction
+    /// mode. The server-side timeouts are then not sent as startup `options` (PgBouncer refuses
+    /// unknown startup parameters): set them on the database role instead (see README).
+    case unnamed
+}
+
 /// How to reach PostgreSQL and how many connections to keep.
 public struct PostgresConnectionSettings: Sendable {
     /// A libpq connection URI, e.g. `postgresql://user@127.0.0.1:5432/lockcloud`.
@@ -23,12 +36,15 @@ public struct PostgresConnectionSettings: Sendable {
     /// idle connection or of unacknowledged data. Nil leaves the system defaults.
     public var tcpKeepaliveIdleSeconds: Int?
     public var tcpUserTimeout: Duration?
+    /// `.unnamed` behind a transaction-mode pooler; see `PreparedStatementMode`.
+    public var preparedStatements: PreparedStatementMode
 
     public init(
         url: String, connectTimeoutSeconds: Int = 3, applicationName: String = "lockcloud",
         statementTimeout: Duration? = .seconds(10), lockTimeout: Duration? = .seconds(5),
         idleInTransactionTimeout: Duration? = .seconds(30), queryDeadline: Duration? = .seconds(12),
-        cancelGrace: Duration = .seconds(2), tcpKeepaliveIdleSeconds: Int? = 10, tcpUserTimeout: Duration? = .seconds(15)
+        cancelGrace: Duration = .seconds(2), tcpKeepaliveIdleSeconds: Int? = 10, tcpUserTimeout: Duration? = .seconds(15),
+        preparedStatements: PreparedStatementMode = .named
     ) {
         self.url = url
         self.connectTimeoutSeconds = connectTimeoutSeconds
@@ -40,6 +56,7 @@ public struct PostgresConnectionSettings: Sendable {
         self.cancelGrace = cancelGrace
         self.tcpKeepaliveIdleSeconds = tcpKeepaliveIdleSeconds
         self.tcpUserTimeout = tcpUserTimeout
+        self.preparedStatements = preparedStatements
     }
 
     /// libpq connection keywords and values beyond the URL (which may set its own; these win).
@@ -51,7 +68,10 @@ public struct PostgresConnectionSettings: Sendable {
         if let idleInTransactionTimeout {
             options.append("-c idle_in_transaction_session_timeout=\(idleInTransactionTimeout.milliseconds)")
         }
-        if !options.isEmpty { parameters.append(("options", options.joined(separator: " "))) }
+        // A transaction-mode pooler refuses (PgBouncer) or drops startup options.
+        if !options.isEmpty && preparedStatements == .named {
+            parameters.append(("options", options.joined(separator: " ")))
+        }
         if let tcpKeepaliveIdleSeconds {
             parameters += [
                 ("keepalives", "1"), ("keepalives_idle", String(tcpKeepaliveIdleSeconds)),

@@ -13,7 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let config = try options.configuration()
         let logger = bootstrapLogging(level: config.logLevel)
         let pool = PostgresConnectionPool(
-            connection: config.connectionSettings, pool: .init(size: 1, acquireTimeout: .seconds(600)), logger: logger)
+            connection: config.directConnectionSettings, pool: .init(size: 1, acquireTimeout: .seconds(600)), logger: logger)
         do {
             let migrations = try Migration.load(from: config.migrationsDirectory)
             let report = try await Migrator(pool: pool, logger: logger).migrate(migrations)

@@ -1,6 +1,7 @@
 @testable import App
 import Configuration
 import Logging
+@testable import Postgres
 import Testing
 
 @Suite("Configuration: command line over environment over defaults")
@@ -48,6 +49,31 @@ struct AppConfigurationTests {
         let both = try AppConfiguration(reader: Self.reader(commandLine: ["lockcloud.port": "9100"], environment: environment))
         #expect(both.port == 9100)
         #expect(both.poolSize == 12)
+    }
+
+    @Test("behind a transaction pooler: unnamed statements on DATABASE_URL, named ones and startup options on the direct URL")
+    func poolerSettings() throws {
+        let plain = try AppConfiguration(reader: Self.reader())
+        #expect(plain.connectionSettings.preparedStatements == .named)
+        #expect(plain.directConnectionSettings.url == plain.databaseURL)
+
+        let pooled = try AppConfiguration(reader: Self.reader(environment: [
+            "DATABASE_URL": "postgresql://bouncer:6432/lockcloud", "DATABASE_DIRECT_URL": "postgresql://primary:5432/lockcloud",
+            "LOCKCLOUD_DB_PREPARED_STATEMENTS": "unnamed",
+        ]))
+        #expect(pooled.connectionSettings.url == "postgresql://bouncer:6432/lockcloud")
+        #expect(pooled.connectionSettings.preparedStatements == .unnamed)
+        #expect(!pooled.connectionSettings.connectionParameters.contains { $0.0 == "options" })
+        #expect(pooled.directConnectionSettings.url == "postgresql://primary:5432/lockcloud")
+        #expect(pooled.directConnectionSettings.preparedStatements == .named)
+        #expect(pooled.directConnectionSettings.connectionParameters.contains { $0.0 == "options" })
+
+        #expect(throws: AppConfiguration.InvalidSetting.self) {
+            try AppConfiguration(reader: Self.reader(environment: ["LOCKCLOUD_DB_PREPARED_STATEMENTS": "unnamed"]))
+        }
+        #expect(throws: AppConfiguration.InvalidSetting.self) {
+            try AppConfiguration(reader: Self.reader(environment: ["LOCKCLOUD_DB_PREPARED_STATEMENTS": "Named"]))
+        }
     }
 
     @Test("the idempotency lease and the retention periods have their documented defaults")
