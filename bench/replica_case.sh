@@ -8,7 +8,8 @@ if [ -z "${BENCH_CASES:-}" ] || [[ " $BENCH_CASES " == *" list_locks_100_replica
   replica_port=$(scripts/free-port.sh)
   replica_api_port=$(scripts/free-port.sh)
   echo "bench: streaming replica for list_locks_100_replica"
-  scripts/pg.sh replica "$work/pg-replica" "$replica_port" "$pg_port"
+  # The primary's shared buffers, so both read from memory alike.
+  PG_EXTRA_OPTIONS="-c shared_buffers=1GB" scripts/pg.sh replica "$work/pg-replica" "$replica_port" "$pg_port"
   target=$(psql "$database_url" -tAc "SELECT pg_current_wal_insert_lsn()")
   for _ in $(seq 1 300); do
     [ "$(psql "postgresql://postgres@127.0.0.1:$replica_port/lockcloud" -tAc \
