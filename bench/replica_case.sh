@@ -25,7 +25,7 @@ if [ -z "${BENCH_CASES:-}" ] || [[ " $BENCH_CASES " == *" list_locks_100_replica
   base="http://127.0.0.1:$replica_api_port" server_pid=$replica_server_pid
   run_case list_locks_100_replica list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
   # Where the case's reads went (the warm-up's too): replica, or primary and why.
-  curl -fsS "$base/metrics" | grep '^lockcloud_db_replica_reads_total' | sed 's/^/bench:   /'
+  curl -fsS "$base/metrics" | grep '^lockcloud_db_replica_reads_total' | sed 's/^/bench:   /' || true
   base=$direct_base server_pid=$direct_pid
   kill "$replica_server_pid" 2>/dev/null && wait "$replica_server_pid" 2>/dev/null || true
   replica_server_pid=""
