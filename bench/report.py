@@ -98,4 +98,8 @@ if "get_lock_pgbouncer" in by:
     print(f"RATIO get_lock_pgbouncer_vs_direct={float(by['get_lock_pgbouncer'][1]) / get:.3f}")
 if "get_lock_unnamed" in by:
     print(f"RATIO get_lock_unnamed_vs_direct={float(by['get_lock_unnamed'][1]) / get:.3f}")
+# Issue 20: the same list with the read pool on a streaming replica, against the direct run.
+if "list_locks_100_replica" in by:
+    print(f"RATIO list_locks_replica_vs_direct="
+          f"{float(by['list_locks_100_replica'][1]) / float(by['list_locks_100'][1]):.3f}")
 print(f"PEAK_RSS_MB={int(rss_kb) / 1024:.1f}")

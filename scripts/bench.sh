@@ -9,6 +9,8 @@
 #   BENCH_CASES="health get_lock_10k ..."  only these cases (default: all; the report needs all)
 #   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report)
 #   BENCH_FLEET_LOCKS=10000  simulated locks in the `fleet` case (bench/fleet.py lists its other settings)
+#   list_locks_100_replica: list_locks_100 again through a second server whose read pool is on a
+#   streaming replica of the same PostgreSQL (bench/replica_case.sh), RATIO against the direct run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,10 +29,13 @@ api_port=$(scripts/free-port.sh)
 database_url="postgresql://postgres@127.0.0.1:$pg_port/lockcloud"
 server_pid=""
 pooled_pid=""
+replica_server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   [ -n "$pooled_pid" ] && kill "$pooled_pid" 2>/dev/null && wait "$pooled_pid" 2>/dev/null
+  [ -n "$replica_server_pid" ] && kill "$replica_server_pid" 2>/dev/null && wait "$replica_server_pid" 2>/dev/null
   scripts/pgbouncer.sh stop "$work/pgbouncer" >/dev/null 2>&1 || true
+  scripts/pg.sh purge "$work/pg-replica" >/dev/null 2>&1 || true
   scripts/pg.sh purge "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -180,6 +185,7 @@ run_case health health.lua
 run_case get_lock_10k get_lock.lua BENCH_TOKEN="$BENCH_READER_TOKEN" BENCH_LOCK_IDS="$work/reader_ids"
 run_pgbouncer_cases
 run_case list_locks_100 list_locks.lua BENCH_TOKEN="$BENCH_LISTER_TOKEN"
+. bench/replica_case.sh
 # Issue 17: a lock's access-code list at the model's maximum of 199 live codes (one default
 # page), seeded only when the case runs (its own owner, client and lock).
 if [ -z "${BENCH_CASES:-}" ] || [[ " $BENCH_CASES " == *" list_access_codes_199 "* ]]; then

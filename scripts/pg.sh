@@ -8,6 +8,12 @@
 # suite needs them to show that acknowledged writes survive a crash. PG_EXTRA_OPTIONS adds
 # server settings (make bench gives PostgreSQL more shared buffers).
 #   scripts/pg.sh purge DATADIR        stop if running and delete the cluster
+#   scripts/pg.sh replica DATADIR PORT PRIMARY_PORT   a streaming replica of the cluster at
+#                                      PRIMARY_PORT (pg_basebackup -R over loopback), started; an
+#                                      existing replica is only started. The primary needs nothing
+#                                      more than `up` gives it: wal_level replica and max_wal_senders
+#                                      are PostgreSQL's defaults, initdb's trust rules admit
+#                                      replication from 127.0.0.1, and postgres may replicate.
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` OS user
 # (created by Debian's postgresql package); as a normal user it is yours.
 set -euo pipefail
@@ -34,15 +40,20 @@ start() {
     start >/dev/null
 }
 
+# An empty data directory the cluster's owner can use.
+own_datadir() {
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$datadir"
+    runuser -u postgres -- test -x "$datadir" || {
+      echo "pg.sh: the postgres user cannot reach $datadir (a parent folder is private)" >&2; exit 1; }
+  fi
+  chmod 700 "$datadir"
+}
+
 case "$cmd" in
   up)
     if [ ! -s "$datadir/PG_VERSION" ]; then
-      if [ "$(id -u)" = 0 ]; then
-        chown postgres:postgres "$datadir"
-        runuser -u postgres -- test -x "$datadir" || {
-          echo "pg.sh: the postgres user cannot reach $datadir (a parent folder is private)" >&2; exit 1; }
-      fi
-      chmod 700 "$datadir"
+      own_datadir
       as_owner "$pgbin/initdb" -D "$datadir" -U postgres --auth=trust -E UTF8 --no-locale >/dev/null
     fi
     if ! as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then start; fi
@@ -52,6 +63,18 @@ case "$cmd" in
     ;;
   start)
     start
+    ;;
+  replica)
+    primary_port=${4:?usage: pg.sh replica DATADIR PORT PRIMARY_PORT}
+    if [ ! -s "$datadir/PG_VERSION" ]; then
+      own_datadir
+      # -R writes standby.signal and primary_conninfo; -X stream copies the WAL the backup needs
+      # alongside it; -c fast checkpoints at once instead of spreading the checkpoint out.
+      as_owner "$pgbin/pg_basebackup" -h 127.0.0.1 -p "$primary_port" -U postgres -D "$datadir" -R -X stream -c fast
+      # The primary's log came along with its files; the replica writes its own.
+      rm -f "$datadir/server.log"
+    fi
+    if ! as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then start; fi
     ;;
   stop)
     if as_owner "$pgbin/pg_ctl" -D "$datadir" status >/dev/null 2>&1; then

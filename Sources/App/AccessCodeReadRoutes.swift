@@ -4,6 +4,7 @@ import Hummingbird
 import LockCloudAPI
 import Locks
 import OAuth
+import Postgres
 
 /// The reads of access codes, written by hand instead of generated (the spec describes them
 /// like every other operation, and `make test`'s contract run covers them): one code, and a
@@ -14,8 +15,11 @@ import OAuth
 /// Refusals are `BearerAuthMiddleware`'s, in the same order: no or invalid token 401, missing
 /// `locks.read` 403; then a malformed query 400, then 404 for a code or lock that is not the
 /// owner's.
+///
+/// With a read replica, lists and single codes are read there once it has replayed the token
+/// check's WAL position (`ReplicaRouted`), so a client always sees its own changes.
 struct AccessCodeReadRoutes {
-    let accessCodes: AccessCodeStore
+    let accessCodes: ReplicaRouted<AccessCodeStore>
     let tokens: TokenService
 
     /// `#/components/parameters/AccessCodeStatusFilter`'s values.
@@ -37,19 +41,20 @@ struct AccessCodeReadRoutes {
         }
     }
 
-    private func grant(_ request: Request) async throws -> AccessGrant {
-        try await BearerAuthMiddleware.grant(authorization: request.headers[.authorization], needed: .locksRead, tokens: tokens)
+    private func grant(_ request: Request) async throws -> (grant: AccessGrant, position: WALPosition?) {
+        try await BearerAuthMiddleware.positionedGrant(authorization: request.headers[.authorization], needed: .locksRead, tokens: tokens)
     }
 
     /// Live codes, or every code with `include_ended`, or one `status`; `limit` and `page_cursor`.
-    func list(lockID: String?, query: ReadQuery, grant: AccessGrant) async throws -> Response {
+    func list(lockID: String?, query: ReadQuery, grant: (grant: AccessGrant, position: WALPosition?)) async throws -> Response {
         let limit = try query.integer("limit")
         let includeEnded = try query.boolean("include_ended")
         let status = try query.oneOf(Self.statuses, "status")
+        let filter = Self.filter(includeEnded: includeEnded, status: status), cursor = query.string("page_cursor")
         guard let lockID = lockID.flatMap(UUID.init(uuidString:)),
-            let page = try await accessCodes.list(
-                ownerID: grant.ownerID, lockID: lockID, filter: Self.filter(includeEnded: includeEnded, status: status),
-                limit: limit, cursor: query.string("page_cursor"))
+            let page = try await accessCodes.read(after: grant.position, {
+                try await $0.list(ownerID: grant.grant.ownerID, lockID: lockID, filter: filter, limit: limit, cursor: cursor)
+            })
         else {
             let notFound = APIHandler.lockNotFound
             throw APIError(.notFound, notFound.errorCode, notFound.message)
@@ -60,8 +65,9 @@ struct AccessCodeReadRoutes {
     }
 
     /// Any of the owner's codes, removed ones too.
-    func read(id: String?, grant: AccessGrant) async throws -> Response {
-        guard let id = id.flatMap(UUID.init(uuidString:)), let code = try await accessCodes.find(ownerID: grant.ownerID, id: id)
+    func read(id: String?, grant: (grant: AccessGrant, position: WALPosition?)) async throws -> Response {
+        guard let id = id.flatMap(UUID.init(uuidString:)),
+            let code = try await accessCodes.read(after: grant.position, { try await $0.find(ownerID: grant.grant.ownerID, id: id) })
         else {
             let notFound = APIHandler.accessCodeNotFound
             throw APIError(.notFound, notFound.errorCode, notFound.message)

@@ -13,6 +13,11 @@ public struct AppConfiguration: Sendable {
     public var databaseDirectURL: String
     /// `.unnamed` when `databaseURL` goes through a transaction-mode pooler (PgBouncer).
     public var preparedStatements: PreparedStatementMode
+    /// A streaming replica for the reads that allow it (README, Operations: read replicas).
+    /// Empty: every read on `databaseURL`.
+    public var databaseReadURL: String
+    /// Milliseconds a failed read replica is left alone before one read probes it again.
+    public var databaseReadBackOffMilliseconds: Int
     public var host: String
     public var port: Int
     public var basePath: String
@@ -94,6 +99,8 @@ public struct AppConfiguration: Sendable {
         public static let databaseURL = Setting(key: ["database", "url"], defaultValue: "postgresql://postgres@127.0.0.1:5432/lockcloud")
         public static let databaseDirectURL = Setting(key: ["database", "direct", "url"], defaultValue: "")
         public static let preparedStatements = Setting(key: ["lockcloud", "db", "prepared", "statements"], defaultValue: "named")
+        public static let databaseReadURL = Setting(key: ["database", "read", "url"], defaultValue: "")
+        public static let databaseReadBackOff = Setting(key: ["lockcloud", "db", "read", "backoff", "ms"], defaultValue: "5000")
         public static let host = Setting(key: ["lockcloud", "host"], defaultValue: "127.0.0.1")
         public static let port = Setting(key: ["lockcloud", "port"], defaultValue: "8080")
         public static let basePath = Setting(key: ["lockcloud", "base", "path"], defaultValue: "")
@@ -162,7 +169,7 @@ public struct AppConfiguration: Sendable {
         func text(_ setting: Setting) -> String {
             reader.string(
                 forKey: ConfigKey(setting.key),
-                isSecret: setting.key == Settings.databaseURL.key || setting.key == Settings.databaseDirectURL.key)
+                isSecret: [Settings.databaseURL.key, Settings.databaseDirectURL.key, Settings.databaseReadURL.key].contains(setting.key))
                 ?? setting.defaultValue
         }
         func integer(_ setting: Setting, _ range: ClosedRange<Int>) throws -> Int {
@@ -191,6 +198,8 @@ public struct AppConfiguration: Sendable {
         if preparedStatements == .unnamed && databaseDirectURL.isEmpty {
             throw InvalidSetting(description: "\(Settings.preparedStatements.environmentVariable)=unnamed (a transaction-mode pooler) needs \(Settings.databaseDirectURL.environmentVariable), a direct connection for LISTEN and migrations")
         }
+        databaseReadURL = text(Settings.databaseReadURL)
+        databaseReadBackOffMilliseconds = try integer(Settings.databaseReadBackOff, 1...600_000)
         host = text(Settings.host)
         port = try integer(Settings.port, 0...65535)
         basePath = try Self.normalizedBasePath(text(Settings.basePath))
@@ -289,6 +298,19 @@ public struct AppConfiguration: Sendable {
             settings.url = databaseDirectURL
             settings.preparedStatements = .named
         }
+        return settings
+    }
+
+    /// The read replica's connections, if there is one: `connectionSettings` at
+    /// `databaseReadURL`, named apart in `pg_stat_activity`. Direct, like `databaseDirectURL`
+    /// (named statements, startup options): a replica read checks the replay position and
+    /// reads in one server session, which a transaction-mode pooler would not keep.
+    public var readConnectionSettings: PostgresConnectionSettings? {
+        guard !databaseReadURL.isEmpty else { return nil }
+        var settings = connectionSettings
+        settings.url = databaseReadURL
+        settings.preparedStatements = .named
+        settings.applicationName = "lockcloud-read"
         return settings
     }
 

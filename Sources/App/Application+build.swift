@@ -45,6 +45,7 @@ public func buildApplication(
         }
     }
 
+    let replica = readReplica(config, logger: logger)
     let routes = RouteTable()
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
@@ -67,8 +68,10 @@ public func buildApplication(
         accessCodes: accessCodes, offlineCodes: offlineCodes,
         unlockWaitSeconds: config.unlockWaitSeconds, shutdown: shutdown, metrics: metrics, logger: logger)
     // The reads answering lock and access code bodies, by hand (the generator config says why).
-    LockReadRoutes(locks: lockStore, tokens: oauth.tokens).register(on: router, routes: routes, basePath: config.basePath)
-    AccessCodeReadRoutes(accessCodes: accessCodes, tokens: oauth.tokens)
+    // Their lists (and a single code) may be served by the read replica (ReplicaRouted).
+    LockReadRoutes(locks: ReplicaRouted(primary: pool, replica: replica) { LockStore(database: $0, sealer: sealer) }, tokens: oauth.tokens)
+        .register(on: router, routes: routes, basePath: config.basePath)
+    AccessCodeReadRoutes(accessCodes: ReplicaRouted(primary: pool, replica: replica, AccessCodeStore.init), tokens: oauth.tokens)
         .register(on: router, routes: routes, basePath: config.basePath)
     try handler.registerHandlers(
         on: RecordingTransport(router: router, table: routes),
@@ -90,13 +93,14 @@ public func buildApplication(
     ).register(on: router, routes: routes, basePath: config.basePath)
     let webhookPolicy = WebhookURLPolicy(allowHTTP: config.webhookAllowHTTP, allowPrivateNetworks: config.webhookAllowPrivateNetworks)
     WebhookRoutes(
-        webhooks: WebhookStore(database: pool, sealer: sealer, policy: webhookPolicy), feed: EventFeed(database: pool),
+        webhooks: WebhookStore(database: pool, sealer: sealer, policy: webhookPolicy), feed: ReplicaRouted(primary: pool, replica: replica, EventFeed.init),
         clients: oauth.clients, tokens: oauth.tokens, maxBodyBytes: config.maxBodyBytes
     ).register(on: router, routes: routes, basePath: config.basePath)
     let sweeper = DeviceSweeperService(
         actions: actions, gateway: gateway, accessCodes: accessCodes, actionTimeoutSeconds: config.actionTimeoutSeconds,
         heartbeatTimeoutSeconds: config.heartbeatTimeoutSeconds, logger: logger)
     var services: [any Service] = [DatabasePoolService(pool: pool), sweeper, deviceNotifications]
+    if let replica { services.insert(DatabasePoolService(pool: replica.pool), at: 1) }
     if config.retention {
         services.append(RetentionService(
             database: pool, policy: config.retentionPolicy, intervalSeconds: config.retentionIntervalSeconds, logger: logger))
@@ -123,6 +127,15 @@ struct DatabasePoolService: Service {
         try? await gracefulShutdown()
         await pool.shutdown()
     }
+}
+
+/// The read replica's pool and routing when `DATABASE_READ_URL` is set: as many connections as
+/// the primary's pool, its own metrics (`lockcloud_db_read_pool_*`).
+func readReplica(_ config: AppConfiguration, logger: Logger) -> ReadReplica? {
+    guard let settings = config.readConnectionSettings else { return nil }
+    let pool = PostgresConnectionPool(
+        connection: settings, pool: config.poolSettings, logger: logger, metricsPrefix: "lockcloud_db_read_pool")
+    return ReadReplica(pool: pool, backOff: .milliseconds(config.databaseReadBackOffMilliseconds), logger: logger)
 }
 
 /// The delivery worker with its own two connections.

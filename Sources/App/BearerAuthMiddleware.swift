@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import OAuth
 import OpenAPIRuntime
+import Postgres
 
 /// The authenticated caller of a resource operation, set by `BearerAuthMiddleware` for the
 /// duration of the handler. Handlers read it; nothing re-parses the token.
@@ -69,10 +70,18 @@ struct BearerAuthMiddleware: ServerMiddleware {
     /// expired or revoked one 401, a missing scope 403. Every protected operation passes here,
     /// generated (`intercept`) and hand-written (`AuthenticatedRead`).
     static func grant(authorization: String?, needed: Scope, tokens: TokenService) async throws -> AccessGrant {
+        try await positionedGrant(authorization: authorization, needed: needed, tokens: tokens).grant
+    }
+
+    /// `grant(authorization:needed:tokens:)` with the primary's WAL position from the same
+    /// statement, for a read that may go to the replica (`ReplicaRouted`).
+    static func positionedGrant(
+        authorization: String?, needed: Scope, tokens: TokenService
+    ) async throws -> (grant: AccessGrant, position: WALPosition?) {
         guard let token = bearerToken(in: authorization) else { throw missingToken() }
-        guard let grant = try await tokens.authenticate(accessToken: token) else { throw invalidToken() }
-        guard grant.scopes.contains(needed) else { throw insufficientScope(needed) }
-        return grant
+        guard let checked = try await tokens.authenticateWithPosition(accessToken: token) else { throw invalidToken() }
+        guard checked.grant.scopes.contains(needed) else { throw insufficientScope(needed) }
+        return checked
     }
 
     /// A refusal as the generated routes' middleware answers it.

@@ -2,13 +2,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import OAuth
+import Postgres
 import Webhooks
 
 /// Webhook registration (per OAuth client, HTTP Basic as at the token endpoint) and the event
 /// feed. Written by hand like the device gateway: client authentication is not a bearer token.
 struct WebhookRoutes: Sendable {
     let webhooks: WebhookStore
-    let feed: EventFeed
+    /// On the read replica when it has replayed the caller's authentication (`ReplicaRouted`).
+    let feed: ReplicaRouted<EventFeed>
     let clients: ClientStore
     let tokens: TokenService
     let maxBodyBytes: Int
@@ -85,17 +87,23 @@ struct WebhookRoutes: Sendable {
     /// EventFeed). The envelopes go out as the database rendered them, the same bytes webhooks carry.
     @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let audience: EventFeed.Audience
+        let position: WALPosition?
         if let token = BearerAuthMiddleware.bearerToken(in: request.headers[.authorization]) {
-            guard let grant = try await tokens.authenticate(accessToken: token) else { throw BearerAuthMiddleware.invalidToken() }
+            guard let (grant, at) = try await tokens.authenticateWithPosition(accessToken: token) else { throw BearerAuthMiddleware.invalidToken() }
             guard grant.scopes.contains(.locksRead) else { throw BearerAuthMiddleware.insufficientScope(.locksRead) }
             audience = .grant(ownerID: grant.ownerID, clientID: grant.clientID)
+            position = at
         } else {
-            audience = .client(try await client(request).id)
+            guard let header = request.headers[.authorization], let credentials = BasicCredentials.parse(header),
+                let (client, at) = try await clients.authenticateWithPosition(id: credentials.id, secret: credentials.secret)
+            else { throw Self.unauthorized }
+            audience = .client(client.id)
+            position = at
         }
         let limitText = request.uri.queryParameters["limit"].map(String.init) ?? "100"
         guard let limit = Int(limitText) else { throw APIError(.badRequest, "INVALID_LIMIT", "limit must be between 1 and 1000.") }
-        let page = try await feed.page(
-            for: audience, limit: limit, cursor: request.uri.queryParameters["page_cursor"].map(String.init))
+        let cursor = request.uri.queryParameters["page_cursor"].map(String.init)
+        let page = try await feed.read(after: position) { try await $0.page(for: audience, limit: limit, cursor: cursor) }
         var text = "{\"events\":[" + page.envelopes.joined(separator: ",") + "],\"next_page_cursor\":"
         text += page.nextCursor.map { "\"\($0)\"" } ?? "null"
         text += "}"

@@ -89,13 +89,20 @@ public struct ClientStore: Sendable {
 
     /// The client when id and secret match, else nil; the comparison is constant-time.
     public func authenticate(id: String, secret: String) async throws -> OAuthClient? {
+        try await authenticateWithPosition(id: id, secret: secret)?.client
+    }
+
+    /// `authenticate(id:secret:)` and the primary's WAL position from the same statement, for
+    /// a read that may go to a replica (`ReadReplica`). Nil position: the database is in recovery.
+    public func authenticateWithPosition(id: String, secret: String) async throws -> (client: OAuthClient, position: WALPosition?)? {
         guard let row = try await database.query(
-            "SELECT client_id, name, redirect_uris, secret_salt, secret_hash FROM oauth_clients WHERE client_id = $1", [id]
+            "SELECT client_id, name, redirect_uris, secret_salt, secret_hash," + WALPosition.primaryColumn
+                + "FROM oauth_clients WHERE client_id = $1", [id]
         ).singleRow() else { return nil }
         let salt = try row.decode(PostgresBytes.self, at: 3).bytes
         let stored = try row.decode(PostgresBytes.self, at: 4).bytes
         guard SecretToken.constantTimeEquals(Self.secretHash(secret, salt: salt).bytes, stored) else { return nil }
-        return try Self.client(row)
+        return (try Self.client(row), try row.decode(Int64?.self, at: 5).map(WALPosition.init(bytes:)))
     }
 
     static func secretHash(_ secret: String, salt: [UInt8]) -> PostgresBytes {

@@ -179,16 +179,23 @@ public struct TokenService: Sendable {
 
     /// The grant behind a live access token, or nil.
     public func authenticate(accessToken: String) async throws -> AccessGrant? {
+        try await authenticateWithPosition(accessToken: accessToken)?.grant
+    }
+
+    /// `authenticate(accessToken:)` and, in the same statement, the primary's WAL position: a
+    /// read replica that has replayed it shows everything committed before this request
+    /// (`ReadReplica`). Nil position: the database is itself in recovery.
+    public func authenticateWithPosition(accessToken: String) async throws -> (grant: AccessGrant, position: WALPosition?)? {
         guard let row = try await database.query(
-            """
-            SELECT g.owner_id, g.client_id, t.scope
+            "SELECT g.owner_id, g.client_id, t.scope," + WALPosition.primaryColumn + """
             FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken)]
         ).singleRow() else { return nil }
-        return AccessGrant(
+        let grant = AccessGrant(
             ownerID: try row.decode(UUID.self, at: 0), clientID: try row.decode(String.self, at: 1),
             scopes: Scope.parse(try row.decode(String.self, at: 2)) ?? [])
+        return (grant, try row.decode(Int64?.self, at: 3).map(WALPosition.init(bytes:)))
     }
 
     private static func insertAccessToken(

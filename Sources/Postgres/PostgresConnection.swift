@@ -33,6 +33,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// runs long work on purpose (migrations) lifts it.
     public var queryDeadline: Duration?
     private var preparedStatements: [String: String] = [:]
+    /// Counts the sessions this connection has opened: a change means a new server session,
+    /// perhaps on another server (`ReadReplica` ties a replica's replay position to one session).
+    private(set) var sessionNumber: UInt64 = 0
     /// The result of a statement sent with `sendPrepared`, while the rest of its answer is awaited.
     private var pendingOutcome: Result<PostgresResult, any Error>?
 
@@ -95,6 +98,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(.connectionFailed, message)
         }
         handle = newHandle
+        sessionNumber += 1
         // Server notices (e.g. "relation already exists, skipping") are not errors; libpq would
         // print them to stderr, outside our logging.
         PQsetNoticeProcessor(newHandle, { _, _ in }, nil)

@@ -34,18 +34,26 @@ public final class PostgresConnectionPool: Sendable {
     private let expiryTimer = NIOLockedValueBox<RepeatedTask?>(nil)
     private let state: NIOLockedValueBox<State>
     private let logger: Logger
-    private let inUseGauge = Gauge(label: "lockcloud_db_pool_in_use")
-    private let waitingGauge = Gauge(label: "lockcloud_db_pool_waiting")
-    private let timeoutCounter = Counter(label: "lockcloud_db_pool_acquire_timeouts_total")
+    private let inUseGauge: Gauge
+    private let waitingGauge: Gauge
+    private let timeoutCounter: Counter
 
-    public init(connection: PostgresConnectionSettings, pool: PostgresPoolSettings, logger: Logger) {
+    /// `metricsPrefix` names the pool's gauges and counter (`<prefix>_in_use` and so on), so a
+    /// second pool (the read replica's) is told apart from the primary's.
+    public init(
+        connection: PostgresConnectionSettings, pool: PostgresPoolSettings, logger: Logger,
+        metricsPrefix: String = "lockcloud_db_pool"
+    ) {
         self.settings = pool
         self.logger = logger
+        self.inUseGauge = Gauge(label: metricsPrefix + "_in_use")
+        self.waitingGauge = Gauge(label: metricsPrefix + "_waiting")
+        self.timeoutCounter = Counter(label: metricsPrefix + "_acquire_timeouts_total")
         let connections = (0..<pool.size).map { _ in PostgresConnection(settings: connection, logger: logger) }
         self.state = NIOLockedValueBox(State(idle: connections))
         self.threadPool = NIOThreadPool(numberOfThreads: pool.size)
         self.threadPool.start()
-        Gauge(label: "lockcloud_db_pool_size").record(pool.size)
+        Gauge(label: metricsPrefix + "_size").record(pool.size)
         // Acquire timeouts are checked this often, so a waiter fails at most this much late.
         let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleRepeatedTask(
             initialDelay: .milliseconds(25), delay: .milliseconds(25)
@@ -67,9 +75,37 @@ public final class PostgresConnectionPool: Sendable {
     /// pool. `body` is synchronous on purpose: it runs on a blocking thread, holding the
     /// connection, and must not wait on anything but the database.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        if let pinned = pinnedConnection { return try await runBlocking(on: pinned, body) }
         let connection = try await acquire()
         defer { release(connection) }
         return try await runBlocking(on: connection, body)
+    }
+
+    /// A connection one task holds across statements (`withPinnedConnection`); the task-local
+    /// is per pool, so another pool's statements in the same task are not affected.
+    private struct Pin: Sendable {
+        let pool: ObjectIdentifier
+        let connection: PostgresConnection
+    }
+
+    @TaskLocal private static var pin: Pin?
+
+    private var pinnedConnection: PostgresConnection? {
+        guard let pin = Self.pin, pin.pool == ObjectIdentifier(self) else { return nil }
+        return pin.connection
+    }
+
+    /// Runs `body` with one connection checked out for it: every statement this pool runs for
+    /// the task meanwhile (`query`, `withConnection`) uses that connection, one at a time, so
+    /// they share one server session (`ReadReplica` checks a replica's replay position and then
+    /// reads in the same session). `body` must not run this pool's statements concurrently.
+    public func withPinnedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        if let pinned = pinnedConnection { return try await body(pinned) }
+        let connection = try await acquire()
+        defer { release(connection) }
+        return try await Self.$pin.withValue(Pin(pool: ObjectIdentifier(self), connection: connection)) {
+            try await body(connection)
+        }
     }
 
     /// Runs `body` on the connection's thread. A cancellation of the calling task reaches the
@@ -94,8 +130,13 @@ public final class PostgresConnectionPool: Sendable {
     /// take a pool thread.
     @discardableResult
     public func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?] = []) async throws -> PostgresResult {
+        if let pinned = pinnedConnection { return try await query(sql, parameters, on: pinned) }
         let connection = try await acquire()
         defer { release(connection) }
+        return try await query(sql, parameters, on: connection)
+    }
+
+    private func query(_ sql: SQL, _ parameters: [(any PostgresEncodable)?], on connection: PostgresConnection) async throws -> PostgresResult {
         if let socket = try connection.sendPrepared(sql, parameters) {
             return try await reactor.result(of: connection, socket: socket)
         }
