@@ -235,3 +235,25 @@ def test_a_read_url_that_is_no_replica_costs_nothing_but_the_fallback(lockcloud_
     assert counts["replica"] == 0
     assert counts["primary_replica_failed"] >= 1
     assert counts["primary_replica_failed"] + counts["primary_replica_down"] == 5
+
+
+def test_the_shared_server_reads_lists_from_its_replica(base_url):
+    """`make test`'s shared server has its read pool on a streaming replica (scripts/test.sh), so
+    the whole HTTP suite and the contract run read through it: lists reach the replica once it
+    has caught up, and are answered either way."""
+    if os.environ.get("LOCKCLOUD_TEST_SHARED_READ_REPLICA") != "1":
+        pytest.fail("LOCKCLOUD_TEST_SHARED_READ_REPLICA is not set: run the tests with `make test`")
+    token = tokens_for(base_url)["access_token"]
+
+    def replica_reads():
+        text = requests.get(base_url + "/metrics", timeout=10).text
+        found = re.findall(r'^lockcloud_db_replica_reads_total\{outcome="replica"\} ([0-9.e+]+)$', text, re.M)
+        return int(float(found[0])) if found else 0
+
+    before = replica_reads()
+
+    def one_list_on_the_replica():
+        answer = requests.get(base_url + "/locks", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return replica_reads() > before
+    wait_until(one_list_on_the_replica, timeout=60)

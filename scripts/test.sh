@@ -7,9 +7,10 @@
 #   4. faults       the short fault suite
 #   5. conformance  the Seam-compatibility kit (conformance/) against LockCloud, and its own tests
 # The shared server of stages 2-3 reaches PostgreSQL through PgBouncer in transaction mode
-# (scripts/pgbouncer.sh, LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed), as a vendor running many
-# instances would; the Swift tests, the servers the tests start themselves, the faults and the
-# kit use direct connections, so both paths are covered.
+# (scripts/pgbouncer.sh, LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed) and reads from a streaming
+# replica (scripts/pg.sh replica, DATABASE_READ_URL), as a vendor running many instances would;
+# the Swift tests, the servers the tests start themselves, the faults and the kit use direct
+# connections to the primary alone, so both paths are covered.
 # The server must outlive all of it: a server that died fails the run, with its log.
 # The cluster, the server and the temporary folder are removed on exit, pass or fail.
 set -uo pipefail
@@ -24,6 +25,7 @@ server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   scripts/pgbouncer.sh stop "$work/pgbouncer" >/dev/null 2>&1
+  scripts/pg.sh purge "$work/pg-replica" >/dev/null 2>&1
   scripts/pg.sh purge "$work/pg" >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -72,6 +74,11 @@ passed=$((passed + ${swift_total:-0} - swift_failed)); failed=$((failed + swift_
 outcome[swift]=$swift_rc
 
 echo; echo "== starting the server for the HTTP tests (with the contract's demo data)"
+# Made now, not before the Swift tests, so it does not replay their hundreds of scratch databases.
+replica_port=$(scripts/free-port.sh)
+scripts/pg.sh replica "$work/pg-replica" "$replica_port" "$pg_port" || { echo "test: could not start the read replica" >&2; exit 1; }
+echo "test: streaming read replica (pg_basebackup) on 127.0.0.1:$replica_port"
+export LOCKCLOUD_TEST_SHARED_READ_REPLICA=1
 "$bin" migrate --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning >/dev/null || exit 1
 "$bin" demo --database-url "$LOCKCLOUD_TEST_DATABASE_URL" --log-level warning >/dev/null || exit 1
 api_port=$(scripts/free-port.sh)
@@ -79,9 +86,11 @@ export LOCKCLOUD_URL="http://127.0.0.1:$api_port"
 export LOCKCLOUD_BIN="$bin"
 # The shared server registers webhooks to loopback receivers but delivers none: the webhook
 # tests start delivering instances of their own, so what they count is theirs alone.
-# Its pool goes through PgBouncer; LISTEN and migrations take the direct URL.
+# Its pool goes through PgBouncer; LISTEN and migrations take the direct URL; the reads that
+# may (README, Operations: read replicas) go to the streaming replica once it has caught up.
 LOCKCLOUD_WEBHOOK_ALLOW_HTTP=true LOCKCLOUD_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true LOCKCLOUD_WEBHOOK_DELIVERY=false \
   LOCKCLOUD_DB_PREPARED_STATEMENTS=unnamed DATABASE_DIRECT_URL="$LOCKCLOUD_TEST_DATABASE_URL" \
+  DATABASE_READ_URL="postgresql://postgres@127.0.0.1:$replica_port/lockcloud" \
   "$bin" serve --port "$api_port" --database-url "postgresql://postgres@127.0.0.1:$bouncer_port/lockcloud" \
   --log-level warning >"$work/server.log" 2>&1 &
 server_pid=$!
