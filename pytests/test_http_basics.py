@@ -66,6 +66,10 @@ def test_metrics_report_requests_by_route_and_status_and_the_pool(base_url):
     assert "http_server_request_duration_bucket{" in text
     for gauge in ("lockcloud_db_pool_in_use", "lockcloud_db_pool_waiting", "lockcloud_db_pool_size"):
         assert any(line.startswith(gauge + " ") for line in text.splitlines()), gauge
+    # The request pool's size (default 8), not that of another pool (migrations, webhook delivery)
+    # writing the same gauge.
+    size = [line for line in text.splitlines() if line.startswith("lockcloud_db_pool_size ")]
+    assert float(size[0].split()[1]) == 8, size
 
 
 def test_base_path_prefixes_every_route(start_server, database_url):

@@ -32,7 +32,8 @@ public func buildApplication(
     if config.migrateOnStart {
         // On the direct connection: the migrator holds an advisory lock for the whole run.
         let migrationPool = PostgresConnectionPool(
-            connection: config.directConnectionSettings, pool: .init(size: 1, acquireTimeout: .seconds(600)), logger: logger)
+            connection: config.directConnectionSettings, pool: .init(size: 1, acquireTimeout: .seconds(600)), logger: logger,
+            metricsPrefix: "lockcloud_db_migration_pool")
         do {
             let migrations = try Migration.load(from: config.migrationsDirectory)
             let report = try await Migrator(pool: migrationPool, logger: logger).migrate(migrations)
@@ -141,7 +142,8 @@ func readReplica(_ config: AppConfiguration, logger: Logger) -> ReadReplica? {
 /// The delivery worker with its own two connections.
 func webhookDelivery(_ config: AppConfiguration, sealer: KeySealer, policy: WebhookURLPolicy, logger: Logger) throws -> WebhookDeliveryService {
     let pool = PostgresConnectionPool(
-        connection: config.connectionSettings, pool: .init(size: 2, acquireTimeout: .seconds(5)), logger: logger)
+        connection: config.connectionSettings, pool: .init(size: 2, acquireTimeout: .seconds(5)), logger: logger,
+        metricsPrefix: "lockcloud_db_webhook_pool")
     let settings = DeliverySettings(
         timeoutSeconds: Double(config.webhookTimeoutSeconds), retryBaseSeconds: Double(config.webhookRetryBaseMilliseconds) / 1000,
         retryMaxDelaySeconds: Double(config.webhookRetryMaxDelaySeconds), retryWindowSeconds: config.webhookRetryWindowSeconds,
