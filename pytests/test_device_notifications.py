@@ -48,6 +48,21 @@ def transactions(url):
     return int(psql(url, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"))
 
 
+def start_long_poll(base_url, credential, wait):
+    """A long poll in a thread; its answer and when it started and arrived (monotonic) fill the
+    returned dict once the thread ends."""
+    answer = {}
+
+    def long_poll():
+        started = time.monotonic()
+        response = requests.get(f"{base_url}/device/v1/commands?wait={wait}", headers=credential, timeout=60)
+        answer.update(response=response, arrived=time.monotonic(), started=started)
+
+    waiting = threading.Thread(target=long_poll)
+    waiting.start()
+    return waiting, answer
+
+
 def test_a_command_created_on_one_instance_reaches_a_lock_waiting_on_another(lockcloud_bin, scratch_database, start_server):
     url = scratch_database
     locks = prepared_database(lockcloud_bin, url, 1)
@@ -58,15 +73,7 @@ def test_a_command_created_on_one_instance_reaches_a_lock_waiting_on_another(loc
     assert requests.post(f"{b.url}/device/v1/heartbeat", json={"battery_level": 90}, headers=credential).status_code == 200
     api = {"Authorization": "Bearer " + tokens_for(a.url)["access_token"]}
 
-    answer = {}
-
-    def long_poll():
-        started = time.monotonic()
-        response = requests.get(f"{b.url}/device/v1/commands?wait=20", headers=credential, timeout=60)
-        answer.update(response=response, arrived=time.monotonic(), started=started)
-
-    waiting = threading.Thread(target=long_poll)
-    waiting.start()
+    waiting, answer = start_long_poll(b.url, credential, 20)
     # The poll is suspended on B once B's first (empty) look at the queue is done.
     time.sleep(1)
     sent = time.monotonic()
@@ -91,12 +98,7 @@ def test_a_lost_notification_connection_loses_no_command(lockcloud_bin, scratch_
     api = {"Authorization": "Bearer " + tokens_for(server.url)["access_token"]}
     before = wait_until(lambda: psql(url, LISTENERS))
 
-    answer = {}
-    waiting = threading.Thread(target=lambda: answer.update(
-        started=time.monotonic(),
-        response=requests.get(f"{server.url}/device/v1/commands?wait=25", headers=credential, timeout=60),
-        arrived=time.monotonic()))
-    waiting.start()
+    waiting, answer = start_long_poll(server.url, credential, 25)
     time.sleep(1)
     # The listener's session ends, and the command is created before it can listen again: its
     # NOTIFY goes to no one. The catch-up query after re-listening must find it.
@@ -111,11 +113,7 @@ def test_a_lost_notification_connection_loses_no_command(lockcloud_bin, scratch_
     after = wait_until(lambda: psql(url, LISTENERS))
     assert after != before
     # And it listens again: the next command wakes the next poll at once.
-    waiting = threading.Thread(target=lambda: answer.update(
-        started=time.monotonic(),
-        response=requests.get(f"{server.url}/device/v1/commands?wait=25", headers=credential, timeout=60),
-        arrived=time.monotonic()))
-    waiting.start()
+    waiting, answer = start_long_poll(server.url, credential, 25)
     time.sleep(1)
     created = requests.post(f"{server.url}/locks/{locks[1]}/actions", json={"action": "unlock"}, headers=api)
     assert created.status_code in (200, 201, 202), created.text
