@@ -1,7 +1,8 @@
 """Memory per connection of a running LockCloud server (issue 17's RSS target), split by what
 the connection is doing: N sockets opened, then each sends one GET /health and reads the answer
 (one after another, so the figure is what a connection keeps after a request, not the peak of
-N requests at once), then each holds a long poll (GET /device/v1/commands?wait=25, one seeded
+N requests at once), then one device heartbeat each (what a lock's connection keeps between its
+requests), then each holds a long poll (GET /device/v1/commands?wait=25, one seeded
 lock per socket; PROBE_PATH names another path). After each step it waits 2 s and reads the
 server's VmRSS; it prints kB per socket over the starting RSS.
   .venv/bin/python bench/rss_per_connection.py BASE_URL LOCKCLOUD_BIN DATABASE_URL SERVER_PID N
@@ -51,11 +52,16 @@ def main():
         read_answer(sock)
     after_request = settled()
     for sock, (_, credential) in zip(sockets, locks):
+        sock.sendall(f"POST /device/v1/heartbeat HTTP/1.1\r\nHost: probe\r\nAuthorization: Bearer {credential}\r\n"
+                     f"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}".encode())
+        read_answer(sock)
+    after_heartbeat = settled()
+    for sock, (_, credential) in zip(sockets, locks):
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: probe\r\nAuthorization: Bearer {credential}\r\n\r\n".encode())
     waiting = settled()
     per = lambda kb: f"{(kb - start) / count:.1f}"
     print(f"RSS per connection, {count} connections, server at {start / 1024:.0f} MB before: connected {per(connected)} kB, "
-          f"after one request {per(after_request)} kB, holding {path} {per(waiting)} kB")
+          f"after one request {per(after_request)} kB, after a heartbeat {per(after_heartbeat)} kB, holding {path} {per(waiting)} kB")
     for sock in sockets:
         sock.close()
 

@@ -111,7 +111,8 @@ public func buildApplication(
     }
 
     return Application(
-        router: router,
+        // Locks stay connected: their requests run in child tasks (ChildTaskResponder says why).
+        responder: ChildTaskResponder(inner: router.buildResponder(), pathPrefix: config.basePath + "/device/v1/"),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "LockCloud"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Locks
+import Logging
 import OAuth
 import NIOCore
 import NIOFoundationEssentialsCompat
@@ -118,42 +119,40 @@ struct DeviceGatewayRoutes: Sendable {
         return OfflineGrantReference(kind: kind, keyVersion: version, period: Int64(period), slot: slot)
     }
 
-    /// Long poll: answers as soon as a command is due, or after `wait` seconds with none.
+    /// Long poll: answers as soon as a command is due, or after `wait` seconds with none. A
+    /// first look happens here; the wait, if any, happens while the answer's body is written
+    /// (`DeviceLongPoll` says why). A database error during that wait answers no commands (the
+    /// status is sent by then): they stay queued for the next poll.
     @Sendable func commands(_ request: Request, context: AppRequestContext) async throws -> Response {
         let device = try await device(request)
         let waitText = request.uri.queryParameters["wait"].map(String.init) ?? "0"
         guard let wait = Int(waitText), (0...25).contains(wait) else {
             throw APIError(.badRequest, "INVALID_REQUEST", "wait must be 0 to 25 seconds.")
         }
-        let commands = try await waitForCommands(lockID: device.lockID, until: ContinuousClock.now + .seconds(wait))
+        let deadline = ContinuousClock.now + .seconds(wait)
+        let poll = DeviceLongPoll(lockID: device.lockID, notifications: notifications, gateway: gateway)
+        let now = try await poll.look()
+        guard now.isEmpty, poll.mayWait(until: deadline) else { return Self.json(Self.commandsBody(now)) }
+        let logger = context.logger
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init { writer in
+            let commands: [DeviceCommand]
+            do {
+                commands = try await poll.commands(until: deadline)
+            } catch {
+                logger.warning("long poll answers no commands after a failed look", metadata: ["error": "\(error)"])
+                commands = []
+            }
+            try await writer.write(ByteBuffer(bytes: HandWrittenJSON.data(Self.commandsBody(commands))))
+            try await writer.finish(nil)
+        })
+    }
+
+    private static func commandsBody(_ commands: [DeviceCommand]) -> [String: Any] {
         let list: [[String: Any]] = commands.map { command in
             let payload = (try? JSONSerialization.jsonObject(with: Data(command.payload.utf8))) ?? [String: Any]()
             return ["command_id": command.id.uuidString.lowercased(), "type": command.type, "payload": payload]
         }
-        return Self.json(["commands": list])
-    }
-
-    /// The lock's due commands, as soon as there are any, or none at `deadline`. Asks the
-    /// database only when it may have something: at the start unless the last poll found the
-    /// queue empty and no notification came since, and after each wake-up
-    /// (`DeviceCommandWaiters` explains the ticket and the "known empty" mark).
-    private func waitForCommands(lockID: UUID, until deadline: ContinuousClock.Instant) async throws -> [DeviceCommand] {
-        let waiters = notifications.waiters
-        let ticket = waiters.register(lockID: lockID)
-        defer { waiters.withdraw(ticket) }
-        while true {
-            let generation = notifications.listeningGeneration
-            waiters.rearm(ticket)
-            if !waiters.isKnownEmpty(lockID, generation: generation) {
-                let commands = try await gateway.takeCommands(lockID: lockID)
-                guard commands.isEmpty else { return commands }
-                waiters.markEmpty(ticket, generation: generation)
-            }
-            guard ContinuousClock.now < deadline, !Task.isCancelled, !waiters.isShutDown else { return [] }
-            // Without notifications, look again now and then instead of trusting a wake-up.
-            let wakeUpBy = generation == nil ? min(deadline, .now + DeviceCommandNotifications.fallbackPollInterval) : deadline
-            _ = await waiters.wait(ticket, until: wakeUpBy)
-        }
+        return ["commands": list]
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -48,6 +48,33 @@ struct DeviceCommandWaitersTests {
         #expect(waiters.waitingCount == 0)
     }
 
+    @Test("expiry takes the due waits only: a wait woken early, or waiting again with a later deadline, is not cut short")
+    func expiryByDeadline() async throws {
+        let waiters = DeviceCommandWaiters()
+        let base = ContinuousClock.now + .seconds(3600)
+        let early = waiters.register(lockID: lock)
+        let late = waiters.register(lockID: UUID())
+        let first = Task { await waiters.wait(early, until: base) }
+        let second = Task { await waiters.wait(late, until: base + .seconds(20)) }
+        while waiters.waitingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        // The early ticket is woken, then waits again until later than its first deadline.
+        waiters.wake(lockID: lock)
+        #expect(await first.value)
+        waiters.rearm(early)
+        let again = Task { await waiters.wait(early, until: base + .seconds(10)) }
+        while waiters.waitingCount < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(waiters.heldDeadlines == 3)
+        waiters.expire(now: base)  // only the first wait's stale entry is due: nobody resumes
+        #expect(waiters.waitingCount == 2)
+        waiters.expire(now: base + .seconds(10))
+        #expect(await again.value == false)
+        #expect(waiters.waitingCount == 1)
+        waiters.expire(now: base + .seconds(20))
+        #expect(await second.value == false)
+        #expect(waiters.waitingCount == 0)
+        #expect(waiters.heldDeadlines == 0)
+    }
+
     @Test("cancelling the waiting task and shutting down both resume the wait")
     func cancelAndShutDown() async throws {
         let waiters = DeviceCommandWaiters()
