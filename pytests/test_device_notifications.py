@@ -49,17 +49,25 @@ def transactions(url):
 
 
 def start_long_poll(base_url, credential, wait):
-    """A long poll in a thread; its answer and when it started and arrived (monotonic) fill the
+    """A long poll in a thread, returned once it is waiting: the server sends the answer's
+    status and headers when its first look at the queue found nothing, and waits for commands
+    while writing the body. Its answer and when it started and arrived (monotonic) fill the
     returned dict once the thread ends."""
-    answer = {}
+    answer, suspended = {}, threading.Event()
 
     def long_poll():
         started = time.monotonic()
-        response = requests.get(f"{base_url}/device/v1/commands?wait={wait}", headers=credential, timeout=60)
-        answer.update(response=response, arrived=time.monotonic(), started=started)
+        try:
+            response = requests.get(f"{base_url}/device/v1/commands?wait={wait}", headers=credential, timeout=60, stream=True)
+            suspended.set()
+            body = response.json()
+            answer.update(response=response, body=body, arrived=time.monotonic(), started=started)
+        finally:
+            suspended.set()
 
     waiting = threading.Thread(target=long_poll)
     waiting.start()
+    assert suspended.wait(60), "the long poll never started waiting"
     return waiting, answer
 
 
@@ -74,14 +82,12 @@ def test_a_command_created_on_one_instance_reaches_a_lock_waiting_on_another(loc
     api = {"Authorization": "Bearer " + tokens_for(a.url)["access_token"]}
 
     waiting, answer = start_long_poll(b.url, credential, 20)
-    # The poll is suspended on B once B's first (empty) look at the queue is done.
-    time.sleep(1)
     sent = time.monotonic()
     created = requests.post(f"{a.url}/locks/{locks[1]}/actions", json={"action": "lock"}, headers=api)
     assert created.status_code in (200, 201, 202), created.text
     waiting.join(timeout=60)
     assert answer["response"].status_code == 200
-    commands = answer["response"].json()["commands"]
+    commands = answer["body"]["commands"]
     assert [c["type"] for c in commands] == ["lock"]
     # Before the poll's own 20 s end: the notification woke it (measured: ~15 ms after the
     # action). Measured from the poll's start, so a slow machine cannot fail it: without a
@@ -99,14 +105,13 @@ def test_a_lost_notification_connection_loses_no_command(lockcloud_bin, scratch_
     before = wait_until(lambda: psql(url, LISTENERS))
 
     waiting, answer = start_long_poll(server.url, credential, 25)
-    time.sleep(1)
     # The listener's session ends, and the command is created before it can listen again: its
     # NOTIFY goes to no one. The catch-up query after re-listening must find it.
     psql(url, f"SELECT pg_terminate_backend({before}); "
               f"INSERT INTO device_commands (lock_id, command_type, payload) VALUES ('{locks[1]}', 'lock', '{{}}')")
     sent = time.monotonic()
     waiting.join(timeout=60)
-    assert [c["type"] for c in answer["response"].json()["commands"]] == ["lock"]
+    assert [c["type"] for c in answer["body"]["commands"]] == ["lock"]
     # Before the poll's own 25 s end (at which it would look again by itself): the catch-up
     # found it. Measured from the poll's start, which no slowness of the machine can beat.
     assert answer["arrived"] - answer["started"] < 25, "the command waited for the poll's own end instead of the catch-up"
@@ -114,12 +119,11 @@ def test_a_lost_notification_connection_loses_no_command(lockcloud_bin, scratch_
     assert after != before
     # And it listens again: the next command wakes the next poll at once.
     waiting, answer = start_long_poll(server.url, credential, 25)
-    time.sleep(1)
     created = requests.post(f"{server.url}/locks/{locks[1]}/actions", json={"action": "unlock"}, headers=api)
     assert created.status_code in (200, 201, 202), created.text
     sent = time.monotonic()
     waiting.join(timeout=60)
-    assert [c["type"] for c in answer["response"].json()["commands"]] == ["unlock"]
+    assert [c["type"] for c in answer["body"]["commands"]] == ["unlock"]
     assert answer["arrived"] - answer["started"] < 25
 
 

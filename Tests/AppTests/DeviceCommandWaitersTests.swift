@@ -1,5 +1,7 @@
 @testable import App
 import Foundation
+import Locks
+import Logging
 import Postgres
 import Testing
 
@@ -73,6 +75,21 @@ struct DeviceCommandWaitersTests {
         #expect(await second.value == false)
         #expect(waiters.waitingCount == 0)
         #expect(waiters.heldDeadlines == 0)
+    }
+
+    @Test("a long poll's ticket goes with its last reference, also when its answer is never written")
+    func longPollTicketIsReturned() async {
+        // Nothing here connects: the pool and the listener are made but never used.
+        let settings = PostgresConnectionSettings(url: "postgresql://127.0.0.1:1/unused")
+        let pool = PostgresConnectionPool(connection: settings, pool: .init(size: 1), logger: Logger(label: "test"))
+        let gateway = DeviceGatewayStore(database: pool)
+        let notifications = DeviceCommandNotifications(gateway: gateway, settings: settings, logger: Logger(label: "test"))
+        var poll: DeviceLongPoll? = DeviceLongPoll(lockID: lock, notifications: notifications, gateway: gateway)
+        #expect(notifications.waiters.waitingLockIDs == [lock])
+        withExtendedLifetime(poll) {}
+        poll = nil
+        #expect(notifications.waiters.waitingLockIDs.isEmpty)
+        await pool.shutdown()
     }
 
     @Test("cancelling the waiting task and shutting down both resume the wait")
