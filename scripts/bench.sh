@@ -7,7 +7,8 @@
 # bench/results/<date>-<host>.txt. A non-2xx answer never counts as a success.
 #   BENCH_SECONDS=10  BENCH_SCALE_LOCKS=1000000  BENCH_POOL_SIZE=8  BENCH_REPEATS=3 (GET /locks/{id} runs)
 #   BENCH_CASES="health get_lock_10k ..."  only these cases (default: all; the report needs all)
-#   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report)
+#   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report);
+#                    BENCH_PROFILE=<case> profiles that case instead
 #   BENCH_FLEET_LOCKS=10000  simulated locks in the `fleet` case (bench/fleet.py lists its other settings)
 #   list_locks_100_replica: list_locks_100 again through a second server whose read pool is on a
 #   streaming replica of the same PostgreSQL (bench/replica_case.sh), RATIO against the direct run
@@ -85,7 +86,9 @@ run_case() {
   postmaster=$(head -n 1 "$work/pg/postmaster.pid")
   python3 bench/cpu.py snapshot "$server_pid" "$postmaster" >"$work/cpu-before"
   local profiler=""
-  if [ -n "${BENCH_PROFILE:-}" ] && [ "$name" = get_lock_10k ] && command -v perf >/dev/null; then
+  local profiled=${BENCH_PROFILE:-}
+  [ "$profiled" = 1 ] && profiled=get_lock_10k
+  if [ "$profiled" = "$name" ] && command -v perf >/dev/null; then
     # A sampled profile of the server during this case (software clock: works without PMU access).
     perf record -e cpu-clock -F 499 -g -p "$server_pid" -o "$work/perf.data" -- sleep "$seconds" >/dev/null 2>&1 &
     profiler=$!
@@ -206,7 +209,9 @@ slot_check=$(psql "$database_url" -tAc "
     || '|' || (SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM access_codes WHERE is_offline
                                                GROUP BY lock_id, offline_type, slot_period) per_period)")
 if [ -n "${BENCH_CASES:-}" ] && [[ " $BENCH_CASES " != *" get_lock_scale "* ]]; then
-  echo "bench: only $BENCH_CASES (no report); CPU per case:"; cat "$work/cpu.txt"; exit 0
+  echo "bench: only $BENCH_CASES (no report); CPU per case:"; cat "$work/cpu.txt"
+  [ -s "$work/profile.txt" ] && { echo "bench: profile of $BENCH_PROFILE:"; cat "$work/profile.txt"; }
+  exit 0
 fi
 echo "bench: scaling to $scale_locks locks"
 .venv/bin/python bench/seed.py scale --base-url "$base" --bin "$bin" --database-url "$database_url" --workdir "$work" \
