@@ -95,6 +95,32 @@ def test_a_command_created_on_one_instance_reaches_a_lock_waiting_on_another(loc
     assert answer["arrived"] - answer["started"] < 20, f"delivered {answer['arrived'] - sent:.3f} s after the action"
 
 
+def waiting_long_polls(base_url):
+    metrics = requests.get(f"{base_url}/metrics", timeout=10).text
+    lines = [line for line in metrics.splitlines() if line.startswith("lockcloud_device_long_polls_waiting ")]
+    return float(lines[0].split()[1]) if lines else None
+
+
+def test_the_waiting_long_polls_are_a_metric(lockcloud_bin, scratch_database, start_server):
+    url = scratch_database
+    locks = prepared_database(lockcloud_bin, url, 2)
+    server = quiet_server(start_server, url)
+    wait_until(lambda: waiting_long_polls(server.url) == 0, timeout=30)
+    first, _ = start_long_poll(server.url, device("notify-1"), 25)
+    second, _ = start_long_poll(server.url, device("notify-2"), 2)
+    wait_until(lambda: waiting_long_polls(server.url) == 2, timeout=30)
+    # The 2-second poll ends by itself; the gauge follows.
+    second.join(timeout=60)
+    wait_until(lambda: waiting_long_polls(server.url) == 1, timeout=30)
+    # A command ends the other.
+    api = {"Authorization": "Bearer " + tokens_for(server.url)["access_token"]}
+    assert requests.post(f"{server.url}/device/v1/heartbeat", json={}, headers=device("notify-1")).status_code == 200
+    created = requests.post(f"{server.url}/locks/{locks[1]}/actions", json={"action": "lock"}, headers=api)
+    assert created.status_code in (200, 201, 202), created.text
+    first.join(timeout=60)
+    wait_until(lambda: waiting_long_polls(server.url) == 0, timeout=30)
+
+
 def test_a_lost_notification_connection_loses_no_command(lockcloud_bin, scratch_database, start_server):
     url = scratch_database
     locks = prepared_database(lockcloud_bin, url, 1)

@@ -1,6 +1,7 @@
 import Foundation
 import Locks
 import Logging
+import Metrics
 import Postgres
 import ServiceLifecycle
 
@@ -71,11 +72,15 @@ final class DeviceCommandNotifications: Service, Sendable {
 
     func run() async throws {
         listener.start()
+        // Locks suspended in a long poll here, read at each expiry pass (at most 20 ms old)
+        // rather than counted on every wait and wake.
+        let waitingGauge = Gauge(label: "lockcloud_device_long_polls_waiting")
         await cancelWhenGracefulShutdown {
             var lastSweep = ContinuousClock.now
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.expiryInterval)
                 self.waiters.expire()
+                waitingGauge.record(self.waiters.waitingCount)
                 if self.listener.isListening, ContinuousClock.now - lastSweep >= Self.redeliverySweepInterval {
                     lastSweep = .now
                     await Self.wakeLocksWithDueCommands(gateway: self.gateway, waiters: self.waiters, logger: self.logger)
