@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pytests"))
 from fleet_db import StatementCounter, difference, seed_fleet  # noqa: E402
 from fleet_http import Connection, HTTPError  # noqa: E402
 from fleet_lock import Fleet  # noqa: E402
-from fleet_probes import CPUWindow, median_by_p99, server_status, wrk_get_lock  # noqa: E402
+from fleet_probes import CPUWindow, median_by_p99, server_status, wrk_get_lock, wrk_priority_restorable  # noqa: E402
 
 QUIET_SECONDS = 10
 
@@ -265,6 +265,13 @@ class FleetCase:
 
 
 async def main(args):
+    # BENCH_FLEET_NICE: the generator at a lower priority than the server, PostgreSQL and wrk (a
+    # diagnostic of how much of the API's tail is the generator's share of the cores).
+    nice = int(os.environ.get("BENCH_FLEET_NICE", "0"))
+    if nice > 0:
+        os.nice(nice)
+        say(f"generator at nice {nice}; wrk " + ("back at its starting priority" if wrk_priority_restorable()
+                                                 else "left at the same niceness (raising it again needs root)"))
     say(f"creating {args.locks} locks")
     case = FleetCase(args, *seed_fleet(args.base_url, args.bin, args.database_url, args.locks))
     status = "complete"

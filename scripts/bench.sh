@@ -10,7 +10,7 @@
 #   BENCH_PROFILE=1  also profile the server with perf during get_lock_10k (into the report);
 #                    BENCH_PROFILE=<case> profiles that case instead
 #   BENCH_FLEET_LOCKS=10000  simulated locks in the `fleet` case (bench/fleet.py lists its other settings)
-#   BENCH_FLEET_NICE=0  niceness of the fleet generator and its wrk (a diagnostic)
+#   BENCH_FLEET_NICE=0  niceness of the fleet generator alone (a diagnostic; bench/fleet.py)
 #   list_locks_100_replica: list_locks_100 again through a second server whose read pool is on a
 #   streaming replica of the same PostgreSQL (bench/replica_case.sh), RATIO against the direct run
 set -euo pipefail
@@ -136,9 +136,7 @@ run_fleet_case() {
   export BENCH_FLEET_RESULTS="$work/fleet.txt"
   echo "bench: fleet of ${BENCH_FLEET_LOCKS:-10000} simulated locks"
   local bound=$(( ${BENCH_FLEET_DEADLINE_SECONDS:-900} + 120 ))
-  # BENCH_FLEET_NICE: the generator and the wrk it starts at a lower priority than the server and
-  # PostgreSQL (a diagnostic: how much of the API's tail is the load generators' share of the cores).
-  timeout --kill-after=10 "$bound" nice -n "${BENCH_FLEET_NICE:-0}" .venv/bin/python bench/fleet.py --base-url "$base" --bin "$bin" \
+  timeout --kill-after=10 "$bound" .venv/bin/python bench/fleet.py --base-url "$base" --bin "$bin" \
     --database-url "$database_url" --workdir "$work" --server-pid "$server_pid" \
     --postmaster-pid "$(head -n 1 "$work/pg/postmaster.pid")" --wrk-token "$BENCH_READER_TOKEN" \
     --wrk-lock-ids "$work/reader_ids" | tee "$BENCH_FLEET_RESULTS" \
