@@ -106,18 +106,19 @@ def test_the_waiting_long_polls_are_a_metric(lockcloud_bin, scratch_database, st
     locks = prepared_database(lockcloud_bin, url, 2)
     server = quiet_server(start_server, url)
     wait_until(lambda: waiting_long_polls(server.url) == 0, timeout=30)
+    # Both polls hold long enough that a slow machine still sees them counted together.
     first, _ = start_long_poll(server.url, device("notify-1"), 25)
-    second, _ = start_long_poll(server.url, device("notify-2"), 2)
+    second, _ = start_long_poll(server.url, device("notify-2"), 15)
     wait_until(lambda: waiting_long_polls(server.url) == 2, timeout=30)
-    # The 2-second poll ends by itself; the gauge follows.
-    second.join(timeout=60)
-    wait_until(lambda: waiting_long_polls(server.url) == 1, timeout=30)
-    # A command ends the other.
+    # A command ends the first...
     api = {"Authorization": "Bearer " + tokens_for(server.url)["access_token"]}
     assert requests.post(f"{server.url}/device/v1/heartbeat", json={}, headers=device("notify-1")).status_code == 200
     created = requests.post(f"{server.url}/locks/{locks[1]}/actions", json={"action": "lock"}, headers=api)
     assert created.status_code in (200, 201, 202), created.text
     first.join(timeout=60)
+    wait_until(lambda: waiting_long_polls(server.url) == 1, timeout=30)
+    # ...and the second ends by itself; the gauge follows both.
+    second.join(timeout=60)
     wait_until(lambda: waiting_long_polls(server.url) == 0, timeout=30)
 
 

@@ -131,7 +131,7 @@ final class DeviceCommandWaiters: Sendable {
         continuations.forEach { $0.resume() }
     }
 
-    /// Resumes the waits whose deadline has passed (called a few times a second).
+    /// Resumes the waits whose deadline has passed (called every `DeviceCommandNotifications.expiryInterval`).
     func expire(now: ContinuousClock.Instant = .now) {
         let continuations = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             var taken: [CheckedContinuation<Void, Never>] = []
