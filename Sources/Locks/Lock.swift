@@ -66,19 +66,26 @@ public struct Lock: Sendable, Equatable {
         try self.init(&reader)
     }
 
-    /// What `init(row:)` reads, in its order, for a query that joins `locks k`, `lock_models m`
-    /// and `live_codes_of(l.lock_id) c` to `live_locks l` (the view lacks the warnings' facts
-    /// and some capabilities; it is left as it is so that other changes to it merge cleanly).
-    /// `live_codes_of` is joined, not called per row: it is inlined into the statement's plan.
-    static let columns: SQL = """
+    /// What `init(row:)` reads, in its order, from `locks l` joined to `lock_models m` and to a
+    /// lock's live code count as `c.live_codes` (see `LockStore.selectLock`). The statements read
+    /// the tables, not the `live_locks` view: the view joins the models itself, so the warnings'
+    /// facts and the remaining capabilities meant joining `locks` and `lock_models` a second time.
+    static let columns: SQL = pageColumns + " , c.live_codes\n"
+
+    /// `columns` without the live code count, for a page that counts its locks' codes at once.
+    static let pageColumns: SQL = """
          l.lock_id, l.owner_id, l.name, l.model_id, l.address, l.timezone, l.latitude, l.longitude, l.bridge_id,
          l.online, l.battery_level, l.signal_quality, l.lock_state, l.door_state, l.device_time, l.created_at,
-         l.updated_at, l.created_micros,
-        """ + LockCapabilities.columns + """
+         l.updated_at,
+        """ + createdMicros + " AS created_micros," + LockCapabilities.columns + """
         ,
-         k.device_time_wrong, k.keypad_locked_until, c.live_codes
+         l.device_time_wrong, l.keypad_locked_until
 
         """
+
+    /// created_at in exact microseconds: the same expression as `live_locks.created_micros` and
+    /// the page index `locks_owner_page_micros` (0020), which a page's WHERE and ORDER BY use.
+    static let createdMicros: SQL = "(extract(epoch FROM l.created_at - timestamptz '1970-01-01 00:00:00+00') * 1000000)::bigint"
 }
 
 /// One entry of a lock's `warnings`: `{"warning_code", "message"}`, as on access codes.

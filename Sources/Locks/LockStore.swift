@@ -21,13 +21,7 @@ public struct LockStore: Sendable {
     public func list(ownerID: UUID, limit: Int, cursor: String?) async throws -> Page {
         guard (1...1000).contains(limit) else { throw LockError.invalidLimit }
         guard let after = PageCursor.position(after: cursor) else { throw LockError.invalidCursor }
-        let rows = try await database.query(
-            Self.selectLock + """
-            WHERE l.owner_id = $1 AND (l.created_micros, l.lock_id) > ($2::bigint, $3::uuid)
-            ORDER BY l.created_micros, l.lock_id
-            LIMIT $4
-            """, [ownerID, after.micros, after.id, limit + 1]
-        ).rows
+        let rows = try await database.query(Self.selectPage, [ownerID, after.micros, after.id, limit + 1]).rows
         let locks = try rows.prefix(limit).map(Lock.init(row:))
         let next = rows.count > limit ? locks.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
         return Page(locks: locks, nextCursor: next)
@@ -47,9 +41,8 @@ public struct LockStore: Sendable {
         guard let row = try await database.query(
             "SELECT t.scope," + Lock.columns + """
             FROM oauth_access_tokens t JOIN oauth_grants g USING (grant_id)
-            LEFT JOIN live_locks l ON l.owner_id = g.owner_id AND l.lock_id = $2
-            LEFT JOIN locks k ON k.lock_id = l.lock_id
-            LEFT JOIN lock_models m ON m.model_id = l.model_id
+            LEFT JOIN (locks l JOIN lock_models m ON m.model_id = l.model_id)
+                ON l.owner_id = g.owner_id AND l.lock_id = $2 AND l.removed_at IS NULL
             LEFT JOIN LATERAL live_codes_of(l.lock_id) c ON true
             WHERE t.token_hash = $1 AND t.expires_at > now() AND t.revoked_at IS NULL AND g.revoked_at IS NULL
             """, [SecretToken.hash(accessToken), lockID]
@@ -60,15 +53,29 @@ public struct LockStore: Sendable {
         return .authorized(scopes: scopes, lock: lock)
     }
 
-    /// One lock with everything `Lock(row:)` reads.
+    /// One lock with everything `Lock(row:)` reads; callers add their conditions with AND.
     static let selectLock: SQL = "SELECT" + Lock.columns + """
-        FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id JOIN lock_models m ON m.model_id = l.model_id
+        FROM locks l JOIN lock_models m ON m.model_id = l.model_id
         CROSS JOIN LATERAL live_codes_of(l.lock_id) c
+        WHERE l.removed_at IS NULL
+        """
 
+    /// A page of the owner's locks ($1) after the cursor ($2 micros, $3 id), $4 rows. The page is
+    /// read first and its live codes counted in one aggregate (`live_code_counts`, 0024) instead
+    /// of one count per lock; the rows come out in `Lock.columns` order.
+    static let selectPage: SQL = "WITH page AS MATERIALIZED (SELECT" + Lock.pageColumns + """
+        FROM locks l JOIN lock_models m ON m.model_id = l.model_id
+        WHERE l.removed_at IS NULL AND l.owner_id = $1 AND (
+        """ + Lock.createdMicros + ", l.lock_id) > ($2::bigint, $3::uuid) ORDER BY " + Lock.createdMicros + """
+        , l.lock_id LIMIT $4)
+        SELECT page.*, coalesce(c.live_codes, 0) FROM page
+        LEFT JOIN (SELECT n.* FROM (SELECT array_agg(lock_id) AS ids FROM page) a
+                   CROSS JOIN LATERAL live_code_counts(a.ids) n) c USING (lock_id)
+        ORDER BY page.created_micros, page.lock_id
         """
 
     public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
-        try await database.query(Self.selectLock + " WHERE l.owner_id = $1 AND l.lock_id = $2", [ownerID, lockID])
+        try await database.query(Self.selectLock + " AND l.owner_id = $1 AND l.lock_id = $2", [ownerID, lockID])
             .singleRow().map(Lock.init(row:))
     }
 
@@ -94,7 +101,7 @@ public struct LockStore: Sendable {
                 """,
                 [lockID, ownerID, model, name, address, timezone, SecretToken.hash(credential), PostgresBytes(sealedKey)])
             guard inserted.affectedRows == 1 else { return nil }
-            let lock = try Lock(row: try connection.query(Self.selectLock + " WHERE l.lock_id = $1", [lockID]).firstRow())
+            let lock = try Lock(row: try connection.query(Self.selectLock + " AND l.lock_id = $1", [lockID]).firstRow())
             try EventLog.append(
                 "device.added", ownerID: ownerID, deviceID: lockID,
                 data: ["device_id": lockID.uuidString.lowercased(), "model": lock.model, "name": lock.name], on: connection)
@@ -118,7 +125,7 @@ public struct LockStore: Sendable {
                 WHERE owner_id = $1 AND lock_id = $2 AND removed_at IS NULL
                 """, [ownerID, lockID, name, address, timezone])
             guard updated.affectedRows == 1 else { return nil }
-            return try Lock(row: try connection.query(Self.selectLock + " WHERE l.lock_id = $1", [lockID]).firstRow())
+            return try Lock(row: try connection.query(Self.selectLock + " AND l.lock_id = $1", [lockID]).firstRow())
         }
     }
 
