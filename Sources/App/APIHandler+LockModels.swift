@@ -26,10 +26,18 @@ extension APIHandler {
             canProgramOfflineAccessCodes: capabilities.canProgramOfflineAccessCodes,
             supportedCodeLengths: capabilities.supportedCodeLengths, maxActiveCodesSupported: capabilities.maxAccessCodes,
             offlinePinLength: capabilities.offlinePinLength,
-            offlineTimeFrameOptions: capabilities.offlineTimeFrameOptions.map(Self.body),
+            offlineTimeFrameOptions: Self.bodies(capabilities.offlineTimeFrameOptions),
             codeLengthMin: capabilities.codeLengthMin, codeLengthMax: capabilities.codeLengthMax,
             maxAccessCodes: capabilities.maxAccessCodes)
     }
+
+    /// Every model that issues offline codes offers the same options: their bodies are built
+    /// once and shared (a page of 100 locks built 500, with 1,500 durations formatted).
+    static func bodies(_ options: [OfflineTimeFrameOption]) -> [OfflineTimeFrameOptionBody] {
+        options == OfflineTimeFrameOption.all ? allOfflineOptionBodies : options.map(body)
+    }
+
+    static let allOfflineOptionBodies: [OfflineTimeFrameOptionBody] = OfflineTimeFrameOption.all.map(body)
 
     static func body(_ option: OfflineTimeFrameOption) -> OfflineTimeFrameOptionBody {
         OfflineTimeFrameOptionBody(

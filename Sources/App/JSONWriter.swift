@@ -83,6 +83,13 @@ struct JSONWriter {
 
     // MARK: Values
 
+    /// One whole value this writer wrote earlier (`bytes` of a writer that wrote only it).
+    mutating func fragment(_ value: [UInt8]) {
+        separate()
+        bytes.append(contentsOf: value)
+        needsComma = true
+    }
+
     mutating func null() {
         separate()
         append("null")

@@ -1,6 +1,7 @@
 @testable import App
 import Foundation
 import LockCloudAPI
+import Locks
 import Testing
 
 @Suite("JSONWriter's lock JSON says what the generated encoding says")
@@ -75,5 +76,31 @@ struct LockBodyJSONTests {
             let parsed = try JSONSerialization.jsonObject(with: Data(json.text.utf8))
             #expect((parsed as? NSDictionary) == (try Self.generatedEncoding(page) as? NSDictionary), "\(json.text)")
         }
+    }
+
+    @Test("the options every offline-capable model shares are written once and copied: same JSON as one by one")
+    func sharedOfflineOptions() throws {
+        let capabilities = LockCapabilities(
+            canRemotelyLock: true, canRemotelyUnlock: true, canProgramOnlineAccessCodes: true,
+            canProgramOfflineAccessCodes: true, codeLengthMin: 4, codeLengthMax: 8, maxAccessCodes: 199, offlinePinLength: 11)
+        var body = Self.lock(name: "Front", address: "Hof 2", location: nil, deviceTime: nil)
+        body.setCapabilities(APIHandler.body(capabilities))
+        #expect(body.offlineTimeFrameOptions.sharesStorage(with: APIHandler.allOfflineOptionBodies))
+        #expect(body.offlineTimeFrameOptions.count == OfflineTimeFrameOption.all.count)
+
+        var shared = JSONWriter()
+        body.write(to: &shared)
+        // The same options in an array of their own take the element-by-element path.
+        body.offlineTimeFrameOptions = body.offlineTimeFrameOptions.map { $0 }
+        #expect(!body.offlineTimeFrameOptions.sharesStorage(with: APIHandler.allOfflineOptionBodies))
+        var oneByOne = JSONWriter()
+        body.write(to: &oneByOne)
+        #expect(shared.text == oneByOne.text)
+        let parsed = try JSONSerialization.jsonObject(with: Data(shared.text.utf8))
+        #expect((parsed as? NSDictionary) == (try Self.generatedEncoding(body) as? NSDictionary), "\(shared.text)")
+        // Two locks in a page: the fragment is separated like any other value.
+        var page = JSONWriter()
+        LockListBody(locks: [body, body], nextPageCursor: nil).write(to: &page)
+        #expect(page.text == "{\"locks\":[\(oneByOne.text),\(oneByOne.text)],\"next_page_cursor\":null}")
     }
 }
