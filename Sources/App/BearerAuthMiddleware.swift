@@ -27,8 +27,21 @@ struct BearerAuthMiddleware: ServerMiddleware {
     /// The token of an `Authorization: Bearer ...` header (the scheme in any case); nil when
     /// there is none. Every bearer header is read here: owners' tokens and devices' credentials.
     static func bearerToken(in header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        return header.dropFirst(7).trimmingCharacters(in: .whitespaces)
+        // Over the UTF-8 bytes: this runs for every API request and every lock's poll, and
+        // Foundation's trimming bridged each header through NSString.
+        guard let header else { return nil }
+        let bytes = Array(header.utf8)
+        guard bytes.count > 7, zip(bytes[..<7], "bearer ".utf8).allSatisfy({ Self.asciiLowercased($0) == $1 }) else { return nil }
+        // HTTP's optional whitespace (space, tab) around the token.
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var token = bytes[7...]
+        while let first = token.first, isSpace(first) { token = token.dropFirst() }
+        while let last = token.last, isSpace(last) { token = token.dropLast() }
+        return String(decoding: token, as: UTF8.self)
+    }
+
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
     }
 
     static func missingToken() -> APIError {

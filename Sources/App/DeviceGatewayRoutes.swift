@@ -83,11 +83,8 @@ struct DeviceGatewayRoutes: Sendable {
             signalQuality: try Self.percent(body.signalQuality?.value, "signal_quality"),
             deviceTime: try Self.timestamp(body.deviceTime, "device_time"),
             offlineKeyVersion: try Self.keyVersion(body.offlineKeyVersion?.value))
-        var answer: [String: Any] = ["ok": true, "server_time": Date().formatted(.iso8601)]
-        if let floor = try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report) {
-            answer["offline_key_version_floor"] = floor
-        }
-        return Self.json(answer)
+        let floor = try await gateway.heartbeat(lockID: device.lockID, ownerID: device.ownerID, report: report)
+        return DeviceGatewayAnswers.heartbeat(serverTime: Date(), offlineKeyVersionFloor: floor).response()
     }
 
     private static func keyVersion(_ value: Int?) throws -> Int? {
@@ -132,7 +129,9 @@ struct DeviceGatewayRoutes: Sendable {
         let deadline = ContinuousClock.now + .seconds(wait)
         let poll = DeviceLongPoll(lockID: device.lockID, notifications: notifications, gateway: gateway)
         let now = try await poll.look()
-        guard now.isEmpty, poll.mayWait(until: deadline) else { return Self.json(Self.commandsBody(now)) }
+        guard now.isEmpty, poll.mayWait(until: deadline) else {
+            return DeviceGatewayAnswers.commands(now).response()
+        }
         let logger = context.logger
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init { writer in
             let commands: [DeviceCommand]
@@ -142,17 +141,9 @@ struct DeviceGatewayRoutes: Sendable {
                 logger.warning("long poll answers no commands after a failed look", metadata: ["error": "\(error)"])
                 commands = []
             }
-            try await writer.write(ByteBuffer(bytes: HandWrittenJSON.data(Self.commandsBody(commands))))
+            try await writer.write(ByteBuffer(bytes: DeviceGatewayAnswers.commands(commands).bytes))
             try await writer.finish(nil)
         })
-    }
-
-    private static func commandsBody(_ commands: [DeviceCommand]) -> [String: Any] {
-        let list: [[String: Any]] = commands.map { command in
-            let payload = (try? JSONSerialization.jsonObject(with: Data(command.payload.utf8))) ?? [String: Any]()
-            return ["command_id": command.id.uuidString.lowercased(), "type": command.type, "payload": payload]
-        }
-        return ["commands": list]
     }
 
     @Sendable func result(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -173,8 +164,8 @@ struct DeviceGatewayRoutes: Sendable {
             lockID: device.lockID, ownerID: device.ownerID, commandID: commandID, success: success, errorCode: errorCode,
             lockState: lockState)
         {
-        case .recorded: return Self.json(["ok": true, "status": "recorded"])
-        case .alreadyFinished: return Self.json(["ok": true, "status": "already_finished"])
+        case .recorded: return DeviceGatewayAnswers.ok(status: "recorded").response()
+        case .alreadyFinished: return DeviceGatewayAnswers.ok(status: "already_finished").response()
         case .unknownCommand: throw APIError(.notFound, "NOT_FOUND", "No command with this id.")
         }
     }
@@ -224,7 +215,7 @@ struct DeviceGatewayRoutes: Sendable {
         } catch DeviceGatewayStore.ReportError.unknownAccessCode {
             throw APIError(.notFound, "NOT_FOUND", "No access code with this id on this lock.")
         }
-        return Self.json(["ok": true])
+        return DeviceGatewayAnswers.ok().response()
     }
 
     static func json(_ object: [String: Any]) -> Response { HandWrittenJSON.response(object) }
