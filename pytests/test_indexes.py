@@ -11,7 +11,7 @@ from conftest import psql
 from test_lock_actions import paired_lock, wait_until
 
 OWNER = "00000000-0000-4000-8000-000000000001"
-START = "(0::bigint, '00000000-0000-0000-0000-000000000000'::uuid)"
+START = "('-infinity'::timestamptz, '00000000-0000-0000-0000-000000000000'::uuid)"
 
 POPULATE = f"""
 INSERT INTO owners (owner_id, email, password_hash)
@@ -61,19 +61,27 @@ def assert_served_by(text, index, tables):
 def test_list_pages_and_command_lookups_use_indexes(bulk_database):
     url = bulk_database
     lock_id = psql(url, "SELECT lock_id FROM locks WHERE name = 'Bulk 10'")
-    # GET /locks (LockStore.list): first and a later page.
-    later = "((extract(epoch FROM now() - interval '1 hour') * 1000000)::bigint, 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)"
+    # GET /locks (LockStore.selectPage's page): first and a later page.
+    later = "(now() - interval '1 hour', 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid)"
     for after in (START, later):
         assert_served_by(plan(url, f"""
-            SELECT l.* FROM live_locks l JOIN locks k ON k.lock_id = l.lock_id
-            WHERE l.owner_id = '{OWNER}' AND (l.created_micros, l.lock_id) > {after}
-            ORDER BY l.created_micros, l.lock_id LIMIT 51"""), "locks_owner_page_micros", ["locks"])
-    # GET /locks/{id}/access_codes (AccessCodeStore.list).
+            SELECT l.*, m.max_access_codes FROM locks l JOIN lock_models m ON m.model_id = l.model_id
+            WHERE l.removed_at IS NULL AND l.owner_id = '{OWNER}' AND (l.created_at, l.lock_id) > {after}
+            ORDER BY l.created_at, l.lock_id LIMIT 101"""), "locks_owner_page", ["locks"])
+    # GET /locks/{id}/access_codes (AccessCodeStore.list), live codes and every code.
     owner = psql(url, f"SELECT owner_id FROM locks WHERE lock_id = '{lock_id}'")
+    # The lock holds 20,000 failed codes: the live list must not read them.
     assert_served_by(plan(url, f"""
-        SELECT * FROM visible_access_codes
-        WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_micros, access_code_id) > {START}
-        ORDER BY created_micros, access_code_id LIMIT 51"""), "access_codes_lock_page_micros", ["access_codes"])
+        SELECT access_code_id, status, created_at FROM readable_access_codes
+        WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_at, access_code_id) > {START}
+          AND state IN ('pending', 'active', 'removing')
+          AND status = ANY ('{{pending,scheduled,active,removing}}'::text[])
+        ORDER BY created_at, access_code_id LIMIT 201"""), "access_codes_lock_live", ["access_codes"])
+    assert_served_by(plan(url, f"""
+        SELECT access_code_id, status, created_at FROM readable_access_codes
+        WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_at, access_code_id) > {START}
+          AND (NULL::text[] IS NULL OR status = ANY (NULL::text[]))
+        ORDER BY created_at, access_code_id LIMIT 201"""), "access_codes_lock_created", ["access_codes"])
     # A code's commands (DeviceGatewayStore.settle, AccessCodeStore.removeExpired).
     code_id = psql(url, "SELECT access_code_id FROM access_codes LIMIT 1")
     assert_served_by(plan(url, f"""

@@ -22,6 +22,7 @@ public struct AccessCode: Sendable, Equatable {
     public let warnings: [Issue]
     public let createdAt: Date
     public let updatedAt: Date
+    /// created_at exactly (the page cursor's first half; `createdAt` is the same instant as a Double).
     let createdMicros: Int64
 
     public var isTimeBound: Bool { offlineKind == nil ? startsAt != nil || endsAt != nil : endsAt != nil }
@@ -42,15 +43,16 @@ public struct AccessCode: Sendable, Equatable {
         offlineKind = try reader.next(String?.self).flatMap(OfflineCodeKind.init(rawValue:))
         errors = try Self.issues(try reader.next(String.self))
         warnings = try Self.issues(try reader.next(String.self))
-        createdAt = try reader.next(Date.self)
+        let created = try reader.next(ExactTimestamp.self)
+        createdAt = created.date
         updatedAt = try reader.next(Date.self)
-        createdMicros = try reader.next(Int64.self)
+        createdMicros = created.microsSince1970
     }
 
     /// What `init(row:)` reads, in its order.
     static let columns: SQL = """
          access_code_id, lock_id, owner_id, name, code, starts_at, ends_at, status, offline_type, errors, warnings,
-         created_at, updated_at, created_micros
+         created_at, updated_at
 
         """
 

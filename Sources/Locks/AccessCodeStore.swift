@@ -82,17 +82,33 @@ public struct AccessCodeStore: Sendable {
             case .status(let status): [status]
             }
         let rows = try await database.query(
-            "SELECT" + AccessCode.columns + """
-            FROM readable_access_codes
-            WHERE owner_id = $1 AND lock_id = $2 AND (created_micros, access_code_id) > ($3::bigint, $4::uuid)
-              AND ($6::text[] IS NULL OR status = ANY ($6::text[]))
-            ORDER BY created_micros, access_code_id LIMIT $5
-            """, [ownerID, lockID, after.micros, after.id, limit + 1, statuses.map(PostgresTextArray.init)]
+            filter == .live ? Self.selectLivePage : Self.selectPage,
+            [ownerID, lockID, after.createdAt, after.id, limit + 1, statuses.map(PostgresTextArray.init)]
         ).rows
         let codes = try rows.prefix(limit).map(AccessCode.init(row:))
         let next = rows.count > limit ? codes.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
         return Page(codes: codes, nextCursor: next)
     }
+
+    /// A page of the lock's ($2, the owner's $1) codes after the cursor ($3 instant, $4 id), $5
+    /// rows, with a status in $6 (NULL: any). It follows `access_codes_lock_created` (0015) in
+    /// order and stops at the page's end.
+    static let selectPage: SQL = "SELECT" + AccessCode.columns + """
+        FROM readable_access_codes
+        WHERE owner_id = $1 AND lock_id = $2 AND (created_at, access_code_id) > ($3::timestamptz, $4::uuid)
+          AND ($6::text[] IS NULL OR status = ANY ($6::text[]))
+        ORDER BY created_at, access_code_id LIMIT $5
+        """
+
+    /// `selectPage` for the live statuses: their codes are in state pending, active or removing,
+    /// written out so that PostgreSQL reads `access_codes_lock_live` (0025), which leaves out
+    /// a lock's history of removed and ended codes (a parameter could not prove the predicate).
+    static let selectLivePage: SQL = "SELECT" + AccessCode.columns + """
+        FROM readable_access_codes
+        WHERE owner_id = $1 AND lock_id = $2 AND (created_at, access_code_id) > ($3::timestamptz, $4::uuid)
+          AND state IN ('pending', 'active', 'removing') AND status = ANY ($6::text[])
+        ORDER BY created_at, access_code_id LIMIT $5
+        """
 
     /// Any of the owner's codes, removed ones too (status `removed`).
     public func find(ownerID: UUID, id: UUID) async throws -> AccessCode? {

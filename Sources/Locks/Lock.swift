@@ -29,7 +29,8 @@ public struct Lock: Sendable, Equatable {
     public var maxAccessCodes: Int { capabilities.maxAccessCodes }
     /// What an owner should know about the lock now (Seam shows these to its users).
     public let warnings: [LockWarning]
-    /// created_at in microseconds since 1970, exact: the page cursor's first half.
+    /// created_at in microseconds since 1970, exact (read as `ExactTimestamp`): the page
+    /// cursor's first half.
     let createdMicros: Int64
 
     /// Reads the columns of `Lock.columns`, in their order (from `reader`'s position on).
@@ -49,9 +50,10 @@ public struct Lock: Sendable, Equatable {
         lockState = try reader.next(String.self)
         doorState = try reader.next(String.self)
         deviceTime = try reader.next(Date?.self)
-        createdAt = try reader.next(Date.self)
+        let created = try reader.next(ExactTimestamp.self)
+        createdAt = created.date
         updatedAt = try reader.next(Date.self)
-        createdMicros = try reader.next(Int64.self)
+        createdMicros = created.microsSince1970
         capabilities = try LockCapabilities(&reader)
         let deviceTimeWrong = try reader.next(Bool.self)
         let keypadLockedUntil = try reader.next(Date?.self)
@@ -77,15 +79,11 @@ public struct Lock: Sendable, Equatable {
          l.lock_id, l.owner_id, l.name, l.model_id, l.address, l.timezone, l.latitude, l.longitude, l.bridge_id,
          l.online, l.battery_level, l.signal_quality, l.lock_state, l.door_state, l.device_time, l.created_at,
          l.updated_at,
-        """ + createdMicros + " AS created_micros," + LockCapabilities.columns + """
+        """ + LockCapabilities.columns + """
         ,
          l.device_time_wrong, l.keypad_locked_until
 
         """
-
-    /// created_at in exact microseconds: the same expression as `live_locks.created_micros` and
-    /// the page index `locks_owner_page_micros` (0020), which a page's WHERE and ORDER BY use.
-    static let createdMicros: SQL = "(extract(epoch FROM l.created_at - timestamptz '1970-01-01 00:00:00+00') * 1000000)::bigint"
 }
 
 /// One entry of a lock's `warnings`: `{"warning_code", "message"}`, as on access codes.

@@ -21,7 +21,7 @@ public struct LockStore: Sendable {
     public func list(ownerID: UUID, limit: Int, cursor: String?) async throws -> Page {
         guard (1...1000).contains(limit) else { throw LockError.invalidLimit }
         guard let after = PageCursor.position(after: cursor) else { throw LockError.invalidCursor }
-        let rows = try await database.query(Self.selectPage, [ownerID, after.micros, after.id, limit + 1]).rows
+        let rows = try await database.query(Self.selectPage, [ownerID, after.createdAt, after.id, limit + 1]).rows
         let locks = try rows.prefix(limit).map(Lock.init(row:))
         let next = rows.count > limit ? locks.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
         return Page(locks: locks, nextCursor: next)
@@ -65,13 +65,12 @@ public struct LockStore: Sendable {
     /// of one count per lock; the rows come out in `Lock.columns` order.
     static let selectPage: SQL = "WITH page AS MATERIALIZED (SELECT" + Lock.pageColumns + """
         FROM locks l JOIN lock_models m ON m.model_id = l.model_id
-        WHERE l.removed_at IS NULL AND l.owner_id = $1 AND (
-        """ + Lock.createdMicros + ", l.lock_id) > ($2::bigint, $3::uuid) ORDER BY " + Lock.createdMicros + """
-        , l.lock_id LIMIT $4)
+        WHERE l.removed_at IS NULL AND l.owner_id = $1 AND (l.created_at, l.lock_id) > ($2::timestamptz, $3::uuid)
+        ORDER BY l.created_at, l.lock_id LIMIT $4)
         SELECT page.*, coalesce(c.live_codes, 0) FROM page
         LEFT JOIN (SELECT n.* FROM (SELECT array_agg(lock_id) AS ids FROM page) a
                    CROSS JOIN LATERAL live_code_counts(a.ids) n) c USING (lock_id)
-        ORDER BY page.created_micros, page.lock_id
+        ORDER BY page.created_at, page.lock_id
         """
 
     public func find(ownerID: UUID, lockID: UUID) async throws -> Lock? {
@@ -165,9 +164,9 @@ enum PageCursor {
 
     /// Where a page starts: after the cursor's row, or before every row when there is no cursor;
     /// nil for a cursor this API did not issue.
-    static func position(after cursor: String?) -> (micros: Int64, id: UUID)? {
-        guard let cursor else { return (Int64.min, UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) }
-        return decode(cursor)
+    static func position(after cursor: String?) -> (createdAt: ExactTimestamp, id: UUID)? {
+        guard let cursor else { return (.beforeAll, UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) }
+        return decode(cursor).map { (ExactTimestamp(microsSince1970: $0.micros), $0.id) }
     }
 
     static func decode(_ cursor: String) -> (micros: Int64, id: UUID)? {

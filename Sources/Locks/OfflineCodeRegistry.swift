@@ -96,8 +96,7 @@ public struct OfflineCodeRegistry: Sendable {
                 AND NOT EXISTS (SELECT 1 FROM access_codes WHERE lock_id = $1 AND code = c.pin
                                   AND state IN ('pending', 'active', 'removing') AND NOT expiry_removed)
               ORDER BY c.ordinal LIMIT 1
-              RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status,
-                  (extract(epoch FROM created_at) * 1000000)::bigint AS created_micros
+              RETURNING *, CASE WHEN starts_at > now() THEN 'scheduled' ELSE 'active' END AS status
             ), event AS (
               -- The same data as AccessCodeEvents.append, never the PIN: an offline code is set
               -- at registration, so its event says success at once.

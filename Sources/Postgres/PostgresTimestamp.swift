@@ -22,6 +22,12 @@ enum PostgresTimestamp {
     /// no value a `timestamptz` column can hold fails to read. Nil for anything else, including
     /// `infinity`.
     static func parse(_ text: String) -> Date? {
+        parseMicros(text).map(date(micros:))
+    }
+
+    /// `parse` without the trip through `Double`: whole microseconds since 1970, exactly what
+    /// the column holds (for page cursors, which must not move by a microsecond).
+    static func parseMicros(_ text: String) -> Int64? {
         var scanner = Scanner(Array(text.utf8))
         guard var year = scanner.number(digits: 4) else { return nil }
         // PostgreSQL's timestamps end at 294276 AD: two more digits at most.
@@ -62,7 +68,30 @@ enum PostgresTimestamp {
         else { return nil }
         let days = CivilDate.daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
+        return seconds * 1_000_000 + micros
+    }
+
+    /// The `Date` of whole microseconds since 1970: whole seconds plus the fraction, as `parse`
+    /// has always built it (so a value reads as the same `Date` either way).
+    static func date(micros: Int64) -> Date {
+        let (seconds, fraction) = split(micros)
+        return Date(timeIntervalSince1970: Double(seconds) + Double(fraction) / 1_000_000)
+    }
+
+    /// `format` of an exact instant; outside `CivilDate.supportedSeconds` it is `-infinity` or
+    /// `infinity`, which sort before and after every value the API stores.
+    static func format(micros: Int64) -> String {
+        let (seconds, fraction) = split(micros)
+        if seconds < CivilDate.supportedSeconds.lowerBound { return "-infinity" }
+        if seconds > CivilDate.supportedSeconds.upperBound { return "infinity" }
+        return CivilDate.dateTime(secondsSince1970: seconds) + ".\(CivilDate.zeroPadded(fraction, 6))Z"
+    }
+
+    /// Whole seconds (rounded down, before 1970 too) and the microseconds after them. No step
+    /// can overflow, not even for `Int64.min`: a page cursor carries any number a client sends.
+    private static func split(_ micros: Int64) -> (seconds: Int64, fraction: Int64) {
+        let (seconds, fraction) = micros.quotientAndRemainder(dividingBy: 1_000_000)
+        return fraction < 0 ? (seconds - 1, fraction + 1_000_000) : (seconds, fraction)
     }
 
     private struct Scanner {
