@@ -101,3 +101,45 @@ def test_a_removed_code_is_readable_but_not_changeable(base_url, lockcloud_bin, 
     assert requests.get(f"{base_url}/access_codes/{code['access_code_id']}", headers=other).status_code == 404
     assert requests.get(f"{base_url}/access_codes?lock_id={lock['lock_id']}&include_ended=true",
                         headers=other).status_code == 404
+
+
+def crafted_cursor(micros, uuid="00000000-0000-0000-0000-000000000000"):
+    """A cursor as the API writes one (base64url of `micros:id`), with any number in it."""
+    import base64
+    return base64.urlsafe_b64encode(f"{micros}:{uuid}".encode()).decode().rstrip("=")
+
+
+def test_pages_hold_codes_created_in_the_same_microsecond_once_each(base_url, lockcloud_bin, database_url):
+    """Cursors compare (created_at, id) with the stored instant to the microsecond: codes that
+    share a created_at (one transaction) are split across pages without a loss or a repeat, and
+    an empty lock or a cursor past the end answers an empty page."""
+    api, lock, _ = paired_lock(base_url, lockcloud_bin, database_url, "Same instant")
+    lock_id = lock["lock_id"]
+    url = f"{base_url}/locks/{lock_id}/access_codes"
+    for params in ({}, {"include_ended": "true"}, {"status": "failed"}):
+        empty = requests.get(url, params=params, headers=api)
+        assert empty.status_code == 200 and empty.json() == {"access_codes": [], "next_page_cursor": None}, params
+    owner_id = requests.get(f"{base_url}/me", headers=api).json()["user_id"]
+    psql(database_url, f"""
+        INSERT INTO access_codes (lock_id, owner_id, code, state, created_at)
+        SELECT '{lock_id}', '{owner_id}', lpad(n::text, 6, '0'), 'failed', timestamptz '2026-12-03 01:02:03.456789+00'
+        FROM generate_series(1, 7) n""")
+    for params in ({"include_ended": "true"}, {"status": "failed"}):
+        seen, cursor = [], None
+        while True:
+            page = requests.get(url, params={**params, "limit": 2, **({"page_cursor": cursor} if cursor else {})},
+                                headers=api).json()
+            seen += [c["access_code_id"] for c in page["access_codes"]]
+            cursor = page["next_page_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == 7 and len(set(seen)) == 7 and seen == sorted(seen), params
+    # The live list has none of them; cursors at the ends of the number range are not errors.
+    assert requests.get(url, headers=api).json()["access_codes"] == []
+    for micros in (-(2 ** 63), 2 ** 63 - 1, 0):
+        page = requests.get(url, params={"include_ended": "true", "page_cursor": crafted_cursor(micros)}, headers=api)
+        assert page.status_code == 200, (micros, page.text)
+        assert len(page.json()["access_codes"]) == (0 if micros > 0 else 7), micros
+    for micros in (-(2 ** 63), 2 ** 63 - 1):
+        page = requests.get(f"{base_url}/locks", params={"page_cursor": crafted_cursor(micros)}, headers=api)
+        assert page.status_code == 200 and len(page.json()["locks"]) == (1 if micros < 0 else 0), page.text

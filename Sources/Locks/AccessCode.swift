@@ -32,6 +32,11 @@ public struct AccessCode: Sendable, Equatable {
     /// `visible_access_codes`) or an insert returning their columns.
     init(row: PostgresRow) throws {
         var reader = PostgresRowReader(row)
+        try self.init(&reader)
+    }
+
+    /// Reads the columns of `AccessCode.columns`, in their order, from `reader`'s position on.
+    init(_ reader: inout PostgresRowReader) throws {
         id = try reader.next(UUID.self)
         lockID = try reader.next(UUID.self)
         ownerID = try reader.next(UUID.self)

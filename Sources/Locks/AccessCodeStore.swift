@@ -67,14 +67,6 @@ public struct AccessCodeStore: Sendable {
     public func list(ownerID: UUID, lockID: UUID, filter: ListFilter, limit: Int?, cursor: String?) async throws -> Page? {
         if let limit, !(1...1000).contains(limit) { throw AccessCodeError.invalidLimit }
         guard let after = PageCursor.position(after: cursor) else { throw AccessCodeError.invalidCursor }
-        guard let lock = try await database.query(
-            """
-            SELECT m.max_access_codes FROM locks l JOIN lock_models m USING (model_id)
-            WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
-            """, [ownerID, lockID]
-        ).singleRow() else { return nil }
-        let modelLimit = try lock.decode(Int.self, at: 0)
-        let limit = limit ?? max(100, modelLimit)
         let statuses: [String]? =
             switch filter {
             case .live: Self.liveStatuses
@@ -83,31 +75,50 @@ public struct AccessCodeStore: Sendable {
             }
         let rows = try await database.query(
             filter == .live ? Self.selectLivePage : Self.selectPage,
-            [ownerID, lockID, after.createdAt, after.id, limit + 1, statuses.map(PostgresTextArray.init)]
+            [ownerID, lockID, after.createdAt, after.id, limit, statuses.map(PostgresTextArray.init)]
         ).rows
-        let codes = try rows.prefix(limit).map(AccessCode.init(row:))
-        let next = rows.count > limit ? codes.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
+        // No row: not the owner's lock. Otherwise the model's limit on every row, and the codes.
+        guard let first = rows.first else { return nil }
+        let pageSize = try limit ?? max(100, first.decode(Int.self, at: 0))
+        let codes = try rows.prefix(pageSize).compactMap { row -> AccessCode? in
+            guard !row.isNull(1) else { return nil }  // the lock has no code on this page
+            var reader = PostgresRowReader(row, from: 1)
+            return try AccessCode(&reader)
+        }
+        let next = rows.count > pageSize ? codes.last.map { PageCursor.encode(micros: $0.createdMicros, id: $0.id) } : nil
         return Page(codes: codes, nextCursor: next)
     }
 
-    /// A page of the lock's ($2, the owner's $1) codes after the cursor ($3 instant, $4 id), $5
-    /// rows, with a status in $6 (NULL: any). It follows `access_codes_lock_created` (0015) in
-    /// order and stops at the page's end.
-    static let selectPage: SQL = "SELECT" + AccessCode.columns + """
-        FROM readable_access_codes
-        WHERE owner_id = $1 AND lock_id = $2 AND (created_at, access_code_id) > ($3::timestamptz, $4::uuid)
-          AND ($6::text[] IS NULL OR status = ANY ($6::text[]))
-        ORDER BY created_at, access_code_id LIMIT $5
-        """
+    /// A page of the lock's ($2, the owner's $1) codes after the cursor ($3 instant, $4 id), with
+    /// a status in $6 (NULL: any), in one round trip with the lock's model limit: $5 rows, or
+    /// without $5 the model's limit (at least 100), plus one to tell whether a page follows. No
+    /// row when the lock is not the owner's; one row with NULL codes when the page is empty.
+    /// Codes follow `access_codes_lock_created` (0015) in order and stop at the page's end.
+    static let selectPage: SQL = pageOpening + """
+          AND ($6::text[] IS NULL OR c.status = ANY ($6::text[]))
+        """ + pageClosing
 
     /// `selectPage` for the live statuses: their codes are in state pending, active or removing,
     /// written out so that PostgreSQL reads `access_codes_lock_live` (0025), which leaves out
     /// a lock's history of removed and ended codes (a parameter could not prove the predicate).
-    static let selectLivePage: SQL = "SELECT" + AccessCode.columns + """
-        FROM readable_access_codes
-        WHERE owner_id = $1 AND lock_id = $2 AND (created_at, access_code_id) > ($3::timestamptz, $4::uuid)
-          AND state IN ('pending', 'active', 'removing') AND status = ANY ($6::text[])
-        ORDER BY created_at, access_code_id LIMIT $5
+    static let selectLivePage: SQL = pageOpening + """
+          AND c.state IN ('pending', 'active', 'removing') AND c.status = ANY ($6::text[])
+        """ + pageClosing
+
+    private static let pageOpening: SQL = """
+        SELECT m.max_access_codes, page.* FROM locks l JOIN lock_models m USING (model_id)
+        LEFT JOIN LATERAL (SELECT
+        """ + AccessCode.columns + """
+          FROM readable_access_codes c
+          WHERE c.owner_id = $1 AND c.lock_id = $2 AND (c.created_at, c.access_code_id) > ($3::timestamptz, $4::uuid)
+
+        """
+    private static let pageClosing: SQL = """
+
+          ORDER BY c.created_at, c.access_code_id LIMIT coalesce($5::int, greatest(100, m.max_access_codes)) + 1
+        ) page ON true
+        WHERE l.owner_id = $1 AND l.lock_id = $2 AND l.removed_at IS NULL
+        ORDER BY page.created_at, page.access_code_id
         """
 
     /// Any of the owner's codes, removed ones too (status `removed`).
