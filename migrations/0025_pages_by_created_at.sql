@@ -18,3 +18,20 @@ DROP INDEX locks_owner_page_micros;
 CREATE INDEX access_codes_lock_live ON access_codes (lock_id, created_at, access_code_id)
     WHERE state IN ('pending', 'active', 'removing');
 DROP INDEX access_codes_lock_page_micros;
+
+-- A code's status, defined once, without the join to its lock: readable_access_codes joins
+-- locks once per code to hide a removed lock's codes, which a page (whose statement checks its
+-- lock first) paid 199 times over; pgbench of the page alone went 1,450 -> 1,860 per second
+-- without it. readable_access_codes keeps its columns and its meaning, now built on this view.
+CREATE VIEW access_code_statuses AS
+SELECT c.*,
+       CASE WHEN c.state = 'deleted' THEN 'removed'
+            WHEN c.state = 'active' AND (c.ends_at <= now() OR c.spent_at IS NOT NULL) THEN 'expired'
+            WHEN c.state = 'active' AND c.starts_at > now() THEN 'scheduled'
+            ELSE c.state END AS status
+FROM access_codes c;
+
+CREATE OR REPLACE VIEW readable_access_codes AS
+SELECT s.*, (extract(epoch FROM s.created_at) * 1000000)::bigint AS created_micros
+FROM access_code_statuses s JOIN locks l USING (lock_id)
+WHERE l.removed_at IS NULL;

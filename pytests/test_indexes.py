@@ -72,13 +72,13 @@ def test_list_pages_and_command_lookups_use_indexes(bulk_database):
     owner = psql(url, f"SELECT owner_id FROM locks WHERE lock_id = '{lock_id}'")
     # The lock holds 20,000 failed codes: the live list must not read them.
     assert_served_by(plan(url, f"""
-        SELECT access_code_id, status, created_at FROM readable_access_codes
+        SELECT access_code_id, status, created_at FROM access_code_statuses
         WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_at, access_code_id) > {START}
           AND state IN ('pending', 'active', 'removing')
           AND status = ANY ('{{pending,scheduled,active,removing}}'::text[])
         ORDER BY created_at, access_code_id LIMIT 201"""), "access_codes_lock_live", ["access_codes"])
     assert_served_by(plan(url, f"""
-        SELECT access_code_id, status, created_at FROM readable_access_codes
+        SELECT access_code_id, status, created_at FROM access_code_statuses
         WHERE owner_id = '{owner}' AND lock_id = '{lock_id}' AND (created_at, access_code_id) > {START}
           AND (NULL::text[] IS NULL OR status = ANY (NULL::text[]))
         ORDER BY created_at, access_code_id LIMIT 201"""), "access_codes_lock_created", ["access_codes"])

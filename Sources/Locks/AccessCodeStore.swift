@@ -92,8 +92,10 @@ public struct AccessCodeStore: Sendable {
     /// A page of the lock's ($2, the owner's $1) codes after the cursor ($3 instant, $4 id), with
     /// a status in $6 (NULL: any), in one round trip with the lock's model limit: $5 rows, or
     /// without $5 the model's limit (at least 100), plus one to tell whether a page follows. No
-    /// row when the lock is not the owner's; one row with NULL codes when the page is empty.
-    /// Codes follow `access_codes_lock_created` (0015) in order and stop at the page's end.
+    /// row when the lock is not the owner's or removed; one row with NULL codes when the page is
+    /// empty. The codes come from `access_code_statuses` (0025), not `readable_access_codes`,
+    /// whose join to the lock per code would repeat what the outer statement has checked once.
+    /// They follow `access_codes_lock_created` (0015) in order and stop at the page's end.
     static let selectPage: SQL = pageOpening + """
           AND ($6::text[] IS NULL OR c.status = ANY ($6::text[]))
         """ + pageClosing
@@ -109,7 +111,7 @@ public struct AccessCodeStore: Sendable {
         SELECT m.max_access_codes, page.* FROM locks l JOIN lock_models m USING (model_id)
         LEFT JOIN LATERAL (SELECT
         """ + AccessCode.columns + """
-          FROM readable_access_codes c
+          FROM access_code_statuses c
           WHERE c.owner_id = $1 AND c.lock_id = $2 AND (c.created_at, c.access_code_id) > ($3::timestamptz, $4::uuid)
 
         """
