@@ -22,12 +22,23 @@ enum PostgresTimestamp {
     /// no value a `timestamptz` column can hold fails to read. Nil for anything else, including
     /// `infinity`.
     static func parse(_ text: String) -> Date? {
-        parseMicros(text).map(date(micros:))
+        guard let (seconds, micros) = instant(text) else { return nil }
+        return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
 
     /// `parse` without the trip through `Double`: whole microseconds since 1970, exactly what
-    /// the column holds (for page cursors, which must not move by a microsecond).
+    /// the column holds (for page cursors, which must not move by a microsecond). PostgreSQL
+    /// counts from 2000 in an Int64, so its last thirty years do not fit counted from 1970:
+    /// those are nil rather than a trap.
     static func parseMicros(_ text: String) -> Int64? {
+        guard let (seconds, micros) = instant(text) else { return nil }
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        let (total, overflowToo) = whole.addingReportingOverflow(micros)
+        return overflow || overflowToo ? nil : total
+    }
+
+    /// Whole seconds since 1970 and the microseconds after them, of `parse`'s format.
+    private static func instant(_ text: String) -> (seconds: Int64, micros: Int64)? {
         var scanner = Scanner(Array(text.utf8))
         guard var year = scanner.number(digits: 4) else { return nil }
         // PostgreSQL's timestamps end at 294276 AD: two more digits at most.
@@ -67,12 +78,11 @@ enum PostgresTimestamp {
         guard scanner.atEnd, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
         let days = CivilDate.daysFromCivil(year: year, month: month, day: day)
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return seconds * 1_000_000 + micros
+        return (days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds, micros)
     }
 
     /// The `Date` of whole microseconds since 1970: whole seconds plus the fraction, as `parse`
-    /// has always built it (so a value reads as the same `Date` either way).
+    /// builds it (so a value reads as the same `Date` either way).
     static func date(micros: Int64) -> Date {
         let (seconds, fraction) = split(micros)
         return Date(timeIntervalSince1970: Double(seconds) + Double(fraction) / 1_000_000)

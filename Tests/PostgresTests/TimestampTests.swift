@@ -56,5 +56,8 @@ struct TimestampTests {
         #expect(ExactTimestamp(microsSince1970: -62_135_596_800_000_001).postgresText == "-infinity")
         #expect(ExactTimestamp(microsSince1970: 1_795_756_665_000_001).postgresText == "2026-11-27T05:17:45.000001Z")
         #expect(throws: PostgresError.self) { try ExactTimestamp(postgresText: "infinity") }
+        // PostgreSQL's last representable instant does not fit in microseconds since 1970.
+        #expect(throws: PostgresError.self) { try ExactTimestamp(postgresText: "294276-12-31 23:59:59.999999+00") }
+        #expect(PostgresTimestamp.parse("294276-12-31 23:59:59.999999+00") != nil)
     }
 }
