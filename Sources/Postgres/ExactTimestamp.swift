@@ -17,6 +17,13 @@ public struct ExactTimestamp: Sendable, Hashable, Comparable, PostgresDecodable,
 
     public var date: Date { PostgresTimestamp.date(micros: microsSince1970) }
 
+    public init(postgresBytes bytes: UnsafeBufferPointer<UInt8>) throws {
+        guard let micros = PostgresTimestamp.parseMicros(bytes) else {
+            throw PostgresError.cannotDecode(bytes.count, as: "ExactTimestamp")
+        }
+        microsSince1970 = micros
+    }
+
     public init(postgresText: String) throws {
         guard let micros = PostgresTimestamp.parseMicros(postgresText) else {
             throw PostgresError.cannotDecode(postgresText, as: "ExactTimestamp")

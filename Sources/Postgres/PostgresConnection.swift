@@ -388,20 +388,26 @@ public final class PostgresConnection: @unchecked Sendable {
         let rowCount = Int(PQntuples(result))
         let columnCount = Int(PQnfields(result))
         let names = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
-        var rows = [PostgresRow]()
-        rows.reserveCapacity(rowCount)
+        var starts = [Int](repeating: 0, count: rowCount * columnCount)
+        var lengths = [Int](repeating: -1, count: rowCount * columnCount)
+        var total = 0
         for row in 0..<rowCount {
-            var values = [String?]()
-            values.reserveCapacity(columnCount)
-            for column in 0..<columnCount {
-                if PQgetisnull(result, Int32(row), Int32(column)) == 1 {
-                    values.append(nil)
-                } else {
-                    values.append(String(cString: PQgetvalue(result, Int32(row), Int32(column))))
-                }
+            for column in 0..<columnCount where PQgetisnull(result, Int32(row), Int32(column)) == 0 {
+                let cell = row * columnCount + column
+                starts[cell] = total
+                lengths[cell] = Int(PQgetlength(result, Int32(row), Int32(column)))
+                total += lengths[cell]
             }
-            rows.append(PostgresRow(columnNames: names, values: values))
         }
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            for cell in 0..<starts.count where lengths[cell] > 0 {
+                let value = PQgetvalue(result, Int32(cell / columnCount), Int32(cell % columnCount))!
+                UnsafeMutableRawPointer(buffer.baseAddress! + starts[cell]).copyMemory(from: value, byteCount: lengths[cell])
+            }
+            count = total
+        }
+        let cells = PostgresCells(columnNames: names, bytes: bytes, starts: starts, lengths: lengths)
+        let rows = (0..<rowCount).map { PostgresRow(cells: cells, row: $0) }
         let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
         let tag = String(cString: PQcmdStatus(result))
         return PostgresResult(columns: names, rows: rows, affectedRows: affected, commandTag: tag)

@@ -22,7 +22,13 @@ enum PostgresTimestamp {
     /// no value a `timestamptz` column can hold fails to read. Nil for anything else, including
     /// `infinity`.
     static func parse(_ text: String) -> Date? {
-        guard let (seconds, micros) = instant(text) else { return nil }
+        var text = text
+        return text.withUTF8 { parse($0) }
+    }
+
+    /// `parse` over the text's UTF-8 bytes.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+        guard let (seconds, micros) = instant(bytes) else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1_000_000)
     }
 
@@ -31,15 +37,21 @@ enum PostgresTimestamp {
     /// counts from 2000 in an Int64, so its last thirty years do not fit counted from 1970:
     /// those are nil rather than a trap.
     static func parseMicros(_ text: String) -> Int64? {
-        guard let (seconds, micros) = instant(text) else { return nil }
+        var text = text
+        return text.withUTF8 { parseMicros($0) }
+    }
+
+    /// `parseMicros` over the text's UTF-8 bytes.
+    static func parseMicros(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard let (seconds, micros) = instant(bytes) else { return nil }
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
         let (total, overflowToo) = whole.addingReportingOverflow(micros)
         return overflow || overflowToo ? nil : total
     }
 
     /// Whole seconds since 1970 and the microseconds after them, of `parse`'s format.
-    private static func instant(_ text: String) -> (seconds: Int64, micros: Int64)? {
-        var scanner = Scanner(Array(text.utf8))
+    private static func instant(_ bytes: UnsafeBufferPointer<UInt8>) -> (seconds: Int64, micros: Int64)? {
+        var scanner = Scanner(bytes)
         guard var year = scanner.number(digits: 4) else { return nil }
         // PostgreSQL's timestamps end at 294276 AD: two more digits at most.
         for _ in 0..<2 { if let digit = scanner.digit() { year = year * 10 + Int64(digit) } }
@@ -105,9 +117,9 @@ enum PostgresTimestamp {
     }
 
     private struct Scanner {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
         var atEnd: Bool { index == bytes.count }
         var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 

@@ -9,7 +9,13 @@ extension UUID {
     /// anything else, including what `sscanf` would let through (spaces, `0x`).
     public init?(canonicalText text: String) {
         var text = text
-        let parsed: Bytes? = text.withUTF8 { bytes in
+        guard let value = text.withUTF8({ UUID(canonicalBytes: $0) }) else { return nil }
+        self = value
+    }
+
+    /// `init?(canonicalText:)` over the text's UTF-8 bytes.
+    public init?(canonicalBytes bytes: UnsafeBufferPointer<UInt8>) {
+        let parsed: Bytes? = {
             guard bytes.count == 36 else { return nil }
             var uuid: Bytes = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             let ok = withUnsafeMutableBytes(of: &uuid) { out -> Bool in
@@ -28,7 +34,7 @@ extension UUID {
                 return true
             }
             return ok ? uuid : nil
-        }
+        }()
         guard let parsed else { return nil }
         self.init(uuid: parsed)
     }

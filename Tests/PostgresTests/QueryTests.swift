@@ -27,6 +27,40 @@ struct QueryTests {
         }
     }
 
+    @Test("every cell of a many-row result reads back from the shared buffer: NULLs, empty text, unicode, integer bounds")
+    func cellsOfManyRows() async throws {
+        try await TestDatabase.withScratchDatabase { pool, _ in
+            let result = try await pool.query(
+                """
+                SELECT n, CASE WHEN n % 3 = 0 THEN NULL WHEN n % 3 = 1 THEN '' ELSE repeat('é', n) END,
+                       n % 2 = 0, CASE WHEN n = 4 THEN NULL ELSE md5(n::text)::uuid END,
+                       (-9223372036854775808 + n)::bigint, (2147483647 - n)::int
+                FROM generate_series(1, 7) n ORDER BY n
+                """)
+            #expect(result.rows.count == 7)
+            for (offset, row) in result.rows.enumerated() {
+                let n = offset + 1
+                #expect(try row.decode(Int.self, at: 0) == n)
+                #expect(try row.decode(String?.self, at: 1) == (n % 3 == 0 ? nil : n % 3 == 1 ? "" : String(repeating: "é", count: n)))
+                #expect(row.isNull(1) == (n % 3 == 0))
+                #expect(try row.decode(Bool.self, at: 2) == (n % 2 == 0))
+                #expect(try row.decode(UUID?.self, at: 3) == nil || n != 4)
+                #expect(try row.decode(Int64.self, at: 4) == Int64.min + Int64(n))
+                #expect(try row.decode(Int32.self, at: 5) == Int32.max - Int32(n))
+                #expect(try row.decode(String.self, at: 0) == String(n))
+            }
+            let bounds = try #require(try await pool.query(
+                "SELECT '-9223372036854775808'::bigint, 9223372036854775807::bigint, '9223372036854775808'::numeric, 'maybe'::text, '12345678-1234-1234-1234-1234567890AB'::text"
+            ).singleRow())
+            #expect(try bounds.decode(Int64.self, at: 0) == Int64.min)
+            #expect(try bounds.decode(Int.self, at: 1) == Int.max)
+            #expect(throws: PostgresError.self) { try bounds.decode(Int64.self, at: 2) }
+            #expect(throws: PostgresError.self) { try bounds.decode(Bool.self, at: 3) }
+            #expect(try bounds.decode(UUID.self, at: 4) == UUID(uuidString: "12345678-1234-1234-1234-1234567890AB"))
+            #expect(throws: PostgresError.self) { try bounds.decode(UUID.self, at: 3) }
+        }
+    }
+
     @Test("NULL read as a non-optional type is a decoding error naming the column")
     func nullIntoNonOptional() async throws {
         try await TestDatabase.withScratchDatabase { pool, _ in
