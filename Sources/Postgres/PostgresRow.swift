@@ -34,7 +34,7 @@ final class PostgresCells: Sendable {
     let columnCount: Int
     /// The cells' text, back to back, row by row.
     let bytes: [UInt8]
-    /// Where each cell (row * columnCount + column) starts in `bytes`, and its length; -1 for NULL.
+    /// Where each cell (row * columnCount + column) starts in `bytes`, and its length (-1: NULL).
     let starts: [Int]
     let lengths: [Int]
 
