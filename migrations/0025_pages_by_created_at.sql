@@ -19,7 +19,8 @@ CREATE INDEX access_codes_lock_live ON access_codes (lock_id, created_at, access
     WHERE state IN ('pending', 'active', 'removing');
 DROP INDEX access_codes_lock_page_micros;
 
--- A code's status, defined once, without the join to its lock: readable_access_codes joins
+-- A code's status for reads, without the join to its lock (visible_access_codes, which hides
+-- removed codes, still spells out its own CASE from 0020): readable_access_codes joins
 -- locks once per code to hide a removed lock's codes, which a page (whose statement checks its
 -- lock first) paid 199 times over; pgbench of the page alone went 1,450 -> 1,860 per second
 -- without it. readable_access_codes keeps its columns and its meaning, now built on this view.
