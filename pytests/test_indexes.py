@@ -95,6 +95,26 @@ def test_list_pages_and_command_lookups_use_indexes(bulk_database):
         "device_commands_action", ["device_commands"])
 
 
+def test_live_code_counts_are_inlined_and_served_by_the_live_index(bulk_database):
+    """A lock's live code count (every GET /locks/{id}) and a page's counts (GET /locks) read
+    only live codes through access_codes_lock_live, with access_code_is_live (0026) inlined into
+    the plan, not called per code, and one lock counted by one aggregate (0024 summed a grouped
+    count: two aggregate nodes to set up on every GET /locks/{id})."""
+    url = bulk_database
+    lock_id = psql(url, "SELECT lock_id FROM locks WHERE name = 'Bulk 10'")  # 20,000 failed codes
+    one = plan(url, f"SELECT l.lock_id, c.live_codes FROM locks l CROSS JOIN LATERAL live_codes_of(l.lock_id) c "
+                    f"WHERE l.lock_id = '{lock_id}'")
+    assert_served_by(one, "access_codes_lock_live", ["access_codes"])
+    assert len(re.findall(r"Aggregate", one)) == 1 and "access_code_is_live" not in one, one
+    page = plan(url, f"""
+        SELECT n.* FROM (SELECT array_agg(lock_id) AS ids FROM (SELECT lock_id FROM locks
+            WHERE owner_id = (SELECT owner_id FROM locks WHERE lock_id = '{lock_id}') LIMIT 100) p) a
+        CROSS JOIN LATERAL live_code_counts(a.ids) n""")
+    assert re.search(r"Index (Only )?Scan using access_codes_lock_live\b", page), page
+    assert "Seq Scan on access_codes" not in page and "access_code_is_live" not in page, page
+    assert psql(url, f"SELECT live_codes FROM live_codes_of('{lock_id}')") == "0"
+
+
 def table_updates(database_url):
     upd, hot = psql(database_url, "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
                                   "WHERE relname = 'locks'").split("|")
