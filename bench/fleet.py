@@ -134,11 +134,11 @@ class FleetCase:
             f"api_errors_{label}": run["errors"],
             f"api_p99_runs_{label}": "/".join(f"{r['p99_ms']:.2f}" for r in runs),
             f"cpu_server_{label}": round(shares["server"], 3), f"cpu_postgres_{label}": round(shares["postgres"], 3),
-            f"cpu_fleet_{label}": round(shares["fleet"], 3)})
+            f"cpu_fleet_{label}": round(shares["fleet"], 3), f"cpu_wrk_{label}": round(shares["wrk"], 3)})
         say(f"GET /locks/{{id}} {label} the fleet: {run['rps']:,.0f} req/s, p50 {run['p50_ms']} ms, "
             f"p99 {run['p99_ms']} ms (runs: {self.figures[f'api_p99_runs_{label}']}), non-2xx {run['non2xx']}, "
             f"errors {run['errors']}; CPU: server {shares['server']:.0%}, postgres {shares['postgres']:.0%}, "
-            f"fleet {shares['fleet']:.0%}")
+            f"fleet {shares['fleet']:.0%}, wrk {shares['wrk']:.0%}")
         if label == "without":
             rss, _, fds = server_status(a.server_pid)
             self.figures.update({"rss_mb_without": round(rss, 1), "fds_without": fds})

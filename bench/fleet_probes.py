@@ -20,14 +20,16 @@ def server_status(pid):
 
 class CPUWindow:
     """Shares of the machine's CPU time between start() and stop(): the server, PostgreSQL,
-    this fleet process, and the rest (wrk, the kernel), as bench/cpu.py splits a case."""
+    this fleet process alone, the wrk runs it started and waited for, and the rest (the
+    kernel, anything else), as bench/cpu.py splits a case."""
 
     def __init__(self, server_pid, postmaster_pid):
         self.server_pid, self.postmaster_pid = server_pid, postmaster_pid
 
     def _take(self):
         sample = cpu.snapshot(self.server_pid, self.postmaster_pid)
-        sample["fleet"] = cpu.ticks(os.getpid())
+        sample["fleet"] = cpu.ticks(os.getpid(), reaped=False)
+        sample["wrk"] = cpu.ticks(os.getpid()) - sample["fleet"]  # reaped children: the wrk runs
         return sample
 
     def start(self):
@@ -37,7 +39,7 @@ class CPUWindow:
         after = self._take()
         delta = {key: after[key] - self.before[key] for key in after}
         total = delta["total"] or 1
-        shares = {part: delta[part] / total for part in ("server", "postgres", "fleet", "idle")}
+        shares = {part: delta[part] / total for part in ("server", "postgres", "fleet", "wrk", "idle")}
         shares["rest"] = max(0.0, 1 - sum(shares.values()))
         return shares
 

@@ -88,10 +88,12 @@ def describe(fleet):
               f"{get('fds_max', f.get('fds'))} open descriptors ({get('fds_without')} without); "
               f"target RSS <= {RSS_MB} MB: {verdict(rss <= RSS_MB)}")
     if "cpu_server_with" in f:
+        # Before 3 December the generator's share also held its wrk runs' (reaped children).
         print(f"  CPU while wrk ran with the fleet: server {f['cpu_server_with']:.1%}, postgres "
-              f"{get('cpu_postgres_with', 0):.1%}, fleet generator {get('cpu_fleet_with', 0):.1%} of the machine "
-              f"(without: {get('cpu_server_without', 0):.1%}, {get('cpu_postgres_without', 0):.1%}, "
-              f"{get('cpu_fleet_without', 0):.1%}); the rest is wrk and whatever else the machine ran")
+              f"{get('cpu_postgres_with', 0):.1%}, fleet generator {get('cpu_fleet_with', 0):.1%}, wrk "
+              f"{get('cpu_wrk_with', 0):.1%} of the machine (without: {get('cpu_server_without', 0):.1%}, "
+              f"{get('cpu_postgres_without', 0):.1%}, {get('cpu_fleet_without', 0):.1%}, "
+              f"{get('cpu_wrk_without', 0):.1%}); the rest is the kernel and whatever else the machine ran")
     if fleet.counts:
         print(f"  fleet requests: {fleet.counts}")
     print("  " + fleet.line)
