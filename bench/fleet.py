@@ -4,12 +4,14 @@ GET /locks/{id} and lock actions go to random locks of the fleet. In order:
 
   1. the fleet's owner and locks are created (SQL, see fleet_db.seed_fleet);
   2. quiet: the server's statements/s with no fleet (its own background work), then wrk
-     GET /locks/{id} BENCH_REPEATS times without the fleet;
+     GET /locks/{id} BENCH_REPEATS times without the fleet, as fast as it is answered, and
+     BENCH_REPEATS times paced at BENCH_FLEET_PACED_SHARE (half) of that throughput;
   3. the fleet connects (BENCH_FLEET_CONNECT_RATE locks/s) and every lock heartbeats once;
   4. idle: statements/s over BENCH_FLEET_IDLE_SECONDS with every lock waiting for commands;
   5. wrk GET /locks/{id} again, same settings, with the fleet connected, while
      BENCH_FLEET_ACTIONS actions (POST /locks/{id}/actions) go to random fleet locks, each
-     timed from its send to the arrival of its command at that lock;
+     timed from its send to the arrival of its command at that lock; then the paced runs
+     again, at the same pace;
   6. the server's RSS and open file descriptors with the fleet connected.
 Prints progress as `fleet: ...` lines, then `FLEET key=value ...` (the figures report.py
 reads), `FLEET_IDLE_STATEMENT calls/s text` for the statements that dominate the idle phase,
@@ -75,6 +77,7 @@ class FleetCase:
         self.idle_top = []
         self.action_statuses = {}
         self.fleet = None
+        self.delay_ms = None
         host, port = args.base_url.split("//", 1)[1].rsplit(":", 1)
         self.host, self.port = host, int(port)
 
@@ -88,6 +91,7 @@ class FleetCase:
             self.figures["quiet_statements_per_s"] = round(quiet["per_s"], 1)
             say(f"no fleet: {quiet['per_s']:.1f} statements/s ({counter.source})")
             await self.api_phase("without")
+            await self.paced_phase("without")
             self.fleet = Fleet(self.host, self.port, self.locks, a.heartbeat_seconds, a.poll_wait, a.connect_rate)
             await self.fleet.start()
             sampler = asyncio.create_task(self.sample_server())
@@ -101,6 +105,7 @@ class FleetCase:
             actions = asyncio.create_task(self.send_actions(a.actions, a.repeats * a.seconds))
             await self.api_phase("with")
             await actions
+            await self.paced_phase("with")
             await self.wait_for_arrivals()
             sampler.cancel()
         finally:
@@ -116,34 +121,57 @@ class FleetCase:
         return {"per_s": sum(calls for calls, _ in top) / elapsed, "top": top, "elapsed": elapsed}
 
     async def api_phase(self, label):
+        """wrk as fast as it is answered: both cores saturated, with and without the fleet."""
         a = self.args
         if label == "without":
             await wrk_get_lock(a.base_url, a.workdir, a.wrk_token, a.wrk_lock_ids, 3, a.connections)  # warm-up
-        window = CPUWindow(a.server_pid, a.postmaster_pid)
-        window.start()
         if self.fleet:
             self.fleet.loop_lag_ms.clear()
-        runs = []
-        for _ in range(a.repeats):
-            runs.append(await wrk_get_lock(a.base_url, a.workdir, a.wrk_token, a.wrk_lock_ids, a.seconds, a.connections))
-        shares = window.stop()
-        run = median_by_p99(runs)
-        self.figures.update({
-            f"api_rps_{label}": round(run["rps"], 1), f"api_p50_ms_{label}": run["p50_ms"],
-            f"api_p99_ms_{label}": run["p99_ms"], f"api_non2xx_{label}": run["non2xx"],
-            f"api_errors_{label}": run["errors"],
-            f"api_p99_runs_{label}": "/".join(f"{r['p99_ms']:.2f}" for r in runs),
-            f"cpu_server_{label}": round(shares["server"], 3), f"cpu_postgres_{label}": round(shares["postgres"], 3),
-            f"cpu_fleet_{label}": round(shares["fleet"], 3), f"cpu_wrk_{label}": round(shares["wrk"], 3)})
-        say(f"GET /locks/{{id}} {label} the fleet: {run['rps']:,.0f} req/s, p50 {run['p50_ms']} ms, "
-            f"p99 {run['p99_ms']} ms (runs: {self.figures[f'api_p99_runs_{label}']}), non-2xx {run['non2xx']}, "
-            f"errors {run['errors']}; CPU: server {shares['server']:.0%}, postgres {shares['postgres']:.0%}, "
-            f"fleet {shares['fleet']:.0%}, wrk {shares['wrk']:.0%}")
+        run = await self.wrk_runs("api", label, None)
         if label == "without":
             rss, _, fds = server_status(a.server_pid)
             self.figures.update({"rss_mb_without": round(rss, 1), "fds_without": fds})
+            # The paced runs offer a fixed share of what the machine served here, every
+            # connection pausing between requests (whole milliseconds, as wrk takes them).
+            self.delay_ms = max(1, round(1000 * a.connections / (a.paced_share * run["rps"])))
         else:
             self.figures["fleet_loop_lag_p99_ms"] = round(percentile(self.fleet.loop_lag_ms, 0.99) or 0, 1)
+
+    async def paced_phase(self, label):
+        """The same wrk at a fixed load below saturation (BENCH_FLEET_PACED_SHARE of the
+        unpaced throughput without the fleet), with and without the fleet: what the fleet does
+        to the API's latency when the cores are not already full (context for the saturated
+        ratio, whose tail also holds the fleet's share of the cores)."""
+        self.figures["paced_delay_ms"] = self.delay_ms
+        await self.wrk_runs("paced", label, self.delay_ms)
+
+    async def wrk_runs(self, prefix, label, delay_ms):
+        """BENCH_REPEATS wrk runs; records the run with the median p99 and the CPU shares as
+        `<prefix>_*_<label>` figures (the unpaced ones keep their older names: api_*, cpu_*)."""
+        a = self.args
+        window = CPUWindow(a.server_pid, a.postmaster_pid)
+        window.start()
+        runs = []
+        for _ in range(a.repeats):
+            runs.append(await wrk_get_lock(a.base_url, a.workdir, a.wrk_token, a.wrk_lock_ids, a.seconds, a.connections,
+                                           delay_ms))
+        shares = window.stop()
+        run = median_by_p99(runs)
+        cpu = "cpu" if prefix == "api" else f"{prefix}_cpu"
+        self.figures.update({
+            f"{prefix}_rps_{label}": round(run["rps"], 1), f"{prefix}_p50_ms_{label}": run["p50_ms"],
+            f"{prefix}_p99_ms_{label}": run["p99_ms"], f"{prefix}_non2xx_{label}": run["non2xx"],
+            f"{prefix}_errors_{label}": run["errors"],
+            f"{prefix}_p99_runs_{label}": "/".join(f"{r['p99_ms']:.2f}" for r in runs),
+            f"{cpu}_server_{label}": round(shares["server"], 3), f"{cpu}_postgres_{label}": round(shares["postgres"], 3),
+            f"{cpu}_fleet_{label}": round(shares["fleet"], 3), f"{cpu}_wrk_{label}": round(shares["wrk"], 3),
+            f"{cpu}_idle_{label}": round(shares["idle"], 3)})
+        pace = f", every connection pausing {delay_ms} ms" if delay_ms else ""
+        say(f"GET /locks/{{id}} {label} the fleet{pace}: {run['rps']:,.0f} req/s, p50 {run['p50_ms']} ms, "
+            f"p99 {run['p99_ms']} ms (runs: {self.figures[f'{prefix}_p99_runs_{label}']}), non-2xx {run['non2xx']}, "
+            f"errors {run['errors']}; CPU: server {shares['server']:.0%}, postgres {shares['postgres']:.0%}, "
+            f"fleet {shares['fleet']:.0%}, wrk {shares['wrk']:.0%}")
+        return run
 
     async def wait_until_ready(self):
         """Every lock connected, heartbeated once (online) and waiting, or the bound passed."""
@@ -253,9 +281,10 @@ class FleetCase:
             self.figures["fleet_non2xx"] = sum(
                 n for what, n in self.fleet.counts.items() if what.split()[0] in ("heartbeat", "poll", "result")
                 and not what.endswith(" ok"))
-        without, with_fleet = self.figures.get("api_p99_ms_without"), self.figures.get("api_p99_ms_with")
-        if without and with_fleet:
-            self.figures["api_p99_ratio"] = round(with_fleet / without, 3)
+        for prefix in ("api", "paced"):
+            without, with_fleet = self.figures.get(f"{prefix}_p99_ms_without"), self.figures.get(f"{prefix}_p99_ms_with")
+            if without and with_fleet:
+                self.figures[f"{prefix}_p99_ratio"] = round(with_fleet / without, 3)
         print("FLEET " + " ".join(f"{key}={value}" for key, value in self.figures.items()), flush=True)
         for per_s, query in self.idle_top:
             print(f"FLEET_IDLE_STATEMENT {per_s:.1f} {query}", flush=True)
@@ -306,6 +335,8 @@ def arguments():
     parser.add_argument("--seconds", type=int, default=setting("BENCH_SECONDS", 10), help="per wrk run")
     parser.add_argument("--repeats", type=int, default=setting("BENCH_REPEATS", 3), help="wrk runs with and without")
     parser.add_argument("--connections", type=int, default=setting("BENCH_FLEET_WRK_CONNECTIONS", 16))
+    parser.add_argument("--paced-share", type=float, default=setting("BENCH_FLEET_PACED_SHARE", 0.5),
+                        help="the paced runs' load, as a share of the unpaced req/s without the fleet")
     parser.add_argument("--deadline", type=float, default=setting("BENCH_FLEET_DEADLINE_SECONDS", 900.0))
     return parser.parse_args()
 

@@ -61,15 +61,18 @@ def wrk_priority_restorable():
     return os.getpriority(os.PRIO_PROCESS, 0) == STARTING_NICE or os.geteuid() == 0
 
 
-async def wrk_get_lock(base_url, workdir, token, lock_ids, seconds, connections):
+async def wrk_get_lock(base_url, workdir, token, lock_ids, seconds, connections, delay_ms=None):
     """One wrk run of authenticated GET /locks/{id} (bench/wrk/get_lock.lua, random locks of
-    the token's owner): {"rps", "p50_ms", "p99_ms", "non2xx", "errors"}."""
-    script = Path(workdir) / "fleet_get_lock.lua"
-    script.write_text((WRK_DIR / "common.lua").read_text() + (WRK_DIR / "get_lock.lua").read_text())
+    the token's owner), as fast as it is answered or, with `delay_ms`, each connection pausing
+    that long between requests (bench/wrk/paced.lua): {"rps", "p50_ms", "p99_ms", "non2xx", "errors"}."""
+    parts = ["common.lua", "get_lock.lua"] + (["paced.lua"] if delay_ms else [])
+    script = Path(workdir) / ("fleet_get_lock_paced.lua" if delay_ms else "fleet_get_lock.lua")
+    script.write_text("".join((WRK_DIR / part).read_text() for part in parts))
     process = await asyncio.create_subprocess_exec(
         "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), base_url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        env={**os.environ, "BENCH_TOKEN": token, "BENCH_LOCK_IDS": str(lock_ids)}, preexec_fn=restore_priority)
+        env={**os.environ, "BENCH_TOKEN": token, "BENCH_LOCK_IDS": str(lock_ids), "BENCH_DELAY_MS": str(delay_ms or 0)},
+        preexec_fn=restore_priority)
     out, _ = await process.communicate()
     line = next((l for l in out.decode().splitlines() if l.startswith("RESULT")), None)
     if line is None:

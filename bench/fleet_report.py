@@ -81,6 +81,15 @@ def describe(fleet):
               f"{get('api_p99_ms_with')} ms (runs {get('api_p99_runs_with')}; {get('api_rps_with'):,.0f} req/s, "
               f"{get('api_non2xx_with')} non-2xx): x{ratio}; target <= {API_P99_RATIO}: "
               f"{verdict(ratio is not None and ratio <= API_P99_RATIO and not get('api_non2xx_with'))}")
+    if "paced_p99_ms_with" in f:
+        # Context, not the target: the same reads offered at a fixed pace below saturation.
+        print(f"  paced (every connection pausing {get('paced_delay_ms')} ms between requests): GET /locks/{{id}} p99 "
+              f"without the fleet {get('paced_p99_ms_without')} ms (runs {get('paced_p99_runs_without')}; "
+              f"{get('paced_rps_without'):,.0f} req/s), with it {get('paced_p99_ms_with')} ms (runs "
+              f"{get('paced_p99_runs_with')}; {get('paced_rps_with'):,.0f} req/s, {get('paced_non2xx_with')} non-2xx): "
+              f"x{get('paced_p99_ratio')}; CPU with the fleet: server {get('paced_cpu_server_with', 0):.1%}, "
+              f"postgres {get('paced_cpu_postgres_with', 0):.1%}, fleet generator {get('paced_cpu_fleet_with', 0):.1%}, "
+              f"machine idle {get('paced_cpu_idle_with', 0):.1%} (without the fleet {get('paced_cpu_idle_without', 0):.1%})")
     if "rss_mb" in f:
         rss = max(f["rss_mb"], get("rss_mb_max", 0))
         print(f"  server with the fleet: RSS {f['rss_mb']} MB idle, {get('rss_mb_max')} MB at most "

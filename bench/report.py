@@ -87,6 +87,9 @@ print()
 print(f"RATIO get_lock_vs_health={get / float(by['health'][1]):.3f}")
 if fleet and "api_p99_ratio" in fleet.figures:
     print(f"RATIO fleet_api_p99={fleet.figures['api_p99_ratio']}")
+if fleet and "paced_p99_ratio" in fleet.figures:
+    # Context for fleet_api_p99: the same ratio with wrk paced below saturation (bench/fleet.py).
+    print(f"RATIO fleet_api_p99_paced={fleet.figures['paced_p99_ratio']}")
 print(f"RATIO get_lock_vs_pgbench={get / float(pgbench):.3f}")
 # Issue 17: the lists Seam reads after a token refresh, against one lock read in the same run
 # (target >= 0.25 each).
