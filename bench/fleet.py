@@ -145,7 +145,7 @@ class FleetCase:
             self.figures.update({"rss_mb_without": round(rss, 1), "fds_without": fds})
             # The paced runs offer a fixed share of what the machine served here, every
             # connection pausing between requests (whole milliseconds, as wrk takes them).
-            self.delay_ms = max(1, round(1000 * a.connections / (a.paced_share * run["rps"])))
+            self.delay_ms = max(1, round(1000 * a.connections / (a.paced_share * max(run["rps"], 1.0))))
         else:
             self.figures["fleet_loop_lag_p99_ms"] = round(percentile(self.fleet.loop_lag_ms, 0.99) or 0, 1)
 
