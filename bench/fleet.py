@@ -112,12 +112,14 @@ class FleetCase:
             # watcher's sample that collection delayed to land before api_phase clears them.
             gc.collect()
             gc.disable()
-            await asyncio.sleep(0.5)
-            actions = asyncio.create_task(self.send_actions(a.actions, a.repeats * a.seconds))
-            await self.api_phase("with")
-            await actions
-            await self.paced_phase("with")
-            gc.enable()
+            try:
+                await asyncio.sleep(0.5)
+                actions = asyncio.create_task(self.send_actions(a.actions, a.repeats * a.seconds))
+                await self.api_phase("with")
+                await actions
+                await self.paced_phase("with")
+            finally:
+                gc.enable()  # also when the deadline cancels a phase: stopping and reporting follow
             await self.wait_for_arrivals()
             sampler.cancel()
         finally:
