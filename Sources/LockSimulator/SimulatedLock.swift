@@ -62,6 +62,8 @@ public final class SimulatedLock: Sendable {
     private let flash = NIOLockedValueBox<Data?>(nil)
     private let outbox = NIOLockedValueBox<[[String: any Sendable]]>([])
     private let flushing = NIOLockedValueBox(false)
+    /// Heartbeats and the reports that change the lock's state go out one at a time, in order.
+    private let uplink = UplinkOrder()
 
     init(lockID: String, client: GatewayClient, timing: SimulatorTiming, logger: Logger) {
         self.lockID = lockID
@@ -90,15 +92,18 @@ public final class SimulatedLock: Sendable {
     private func heartbeats() async {
         var provisioned = false
         while !Task.isCancelled {
-            let current = snapshot
-            if !current.offline {
+            if !snapshot.offline {
                 do {
                     if !provisioned { provisioned = try await provisionOfflineKey() }
-                    await flushEvents()
-                    let (floor, serverTime) = try await client.heartbeat(
-                        batteryLevel: Int(current.batteryLevel.rounded(.down)), lockState: current.lockState,
-                        doorState: current.doorState, signalQuality: 80, deviceTime: now,
-                        offlineKeyVersion: current.offlineKeyVersion)
+                    // The state is read in turn, right before it is sent (`UplinkOrder` says why).
+                    let (floor, serverTime) = try await uplink.inOrder {
+                        await flushEvents()
+                        let current = snapshot
+                        return try await client.heartbeat(
+                            batteryLevel: Int(current.batteryLevel.rounded(.down)), lockState: current.lockState,
+                            doorState: current.doorState, signalQuality: 80, deviceTime: now,
+                            offlineKeyVersion: current.offlineKeyVersion)
+                    }
                     if let serverTime { gatewayTime(serverTime) }
                     if let floor, let version = UInt16(exactly: floor) { changeVerifier { $0.advance(toVersion: version) } }
                 } catch {
@@ -142,11 +147,13 @@ public final class SimulatedLock: Sendable {
                 return
             }
             let target = command.type == "lock" ? "locked" : "unlocked"
-            update {
-                $0.lockState = target
-                $0.commandsCarriedOut += 1
+            try await uplink.inOrder {
+                update {
+                    $0.lockState = target
+                    $0.commandsCarriedOut += 1
+                }
+                try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: target)
             }
-            try await client.result(commandID: command.id, success: true, errorCode: nil, lockState: target)
         case "program_code":
             guard let id = command.payload["access_code_id"], let code = command.payload["code"],
                 code.count >= 4, code.count <= 12, code.allSatisfy(\.isNumber)
@@ -299,11 +306,13 @@ public final class SimulatedLock: Sendable {
         }
         // The budget is written with the decision, before the door opens (section 5.1).
         let written = budget
-        update {
-            $0.keypad = written
-            if outcome == .unlocked { $0.lockState = "unlocked" }
+        await uplink.inOrder {
+            update {
+                $0.keypad = written
+                if outcome == .unlocked { $0.lockState = "unlocked" }
+            }
+            await report(event)
         }
-        await report(event)
         if let lockout {
             await report([
                 "type": "lock.keypad_locked_out", "occurred_at": at.formatted(.iso8601),
@@ -319,8 +328,10 @@ public final class SimulatedLock: Sendable {
     /// own `performed_via`, as real firmware would.
     public func operate(_ action: String, via: String) async {
         let target = action == "lock" ? "locked" : "unlocked"
-        update { $0.lockState = target }
-        await report(["type": "lock.\(target)", "performed_via": via, "occurred_at": now.formatted(.iso8601)])
+        await uplink.inOrder {
+            update { $0.lockState = target }
+            await report(["type": "lock.\(target)", "performed_via": via, "occurred_at": now.formatted(.iso8601)])
+        }
     }
 
     /// The keypad's time in seconds since the scheme epoch: the lock's clock, never before the
