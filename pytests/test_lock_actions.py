@@ -27,11 +27,15 @@ def wait_until(check, timeout=10, interval=0.1):
 class Fleet:
     """A fresh owner with two paired locks run by `lockcloud simulate`."""
 
+    # Where the simulated locks reach the device gateway when not `base_url` (subclasses that
+    # set up their own locks inherit the default).
+    gateway_url = None
+
     def __init__(self, base_url, lockcloud_bin, database_url, model=None, gateway_url=None):
         """`gateway_url`: where the simulated locks reach the device gateway (default `base_url`)."""
         email, password = create_owner(lockcloud_bin, database_url)
         self.base_url = base_url
-        self.gateway_url = gateway_url or base_url
+        self.gateway_url = gateway_url
         self.api = requests.Session()
         self.api.headers["Authorization"] = "Bearer " + tokens_for(base_url, email=email, password=password)["access_token"]
         model_field = {"model": model} if model else {}
@@ -48,7 +52,7 @@ class Fleet:
         self.control_port = free_port()
         self.control = f"http://127.0.0.1:{self.control_port}"
         self.process = TrackedProcess(
-            [os.environ["LOCKCLOUD_BIN"], "simulate", "--gateway-url", self.gateway_url, "--credentials", self.credentials_file,
+            [os.environ["LOCKCLOUD_BIN"], "simulate", "--gateway-url", self.gateway_url or self.base_url, "--credentials", self.credentials_file,
              "--control-port", str(self.control_port), "--heartbeat-seconds", "0.5", "--motor-milliseconds", "200",
              "--log-level", "warning"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
