@@ -304,13 +304,12 @@ public final class SimulatedLock: Sendable {
         } else if outcome == .lockedOut, mode == .exactMatchOnly {
             budget.recordLockoutRefusal(at: t)
         }
-        // The budget is written with the decision, before the door opens (section 5.1).
+        // The budget is written with the decision, before the door opens (section 5.1), and
+        // before waiting for the uplink: a PIN typed meanwhile must see this refusal.
         let written = budget
+        update { $0.keypad = written }
         await uplink.inOrder {
-            update {
-                $0.keypad = written
-                if outcome == .unlocked { $0.lockState = "unlocked" }
-            }
+            if outcome == .unlocked { update { $0.lockState = "unlocked" } }
             await report(event)
         }
         if let lockout {
